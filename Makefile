@@ -1,0 +1,22 @@
+# The two commands of the README: `make run` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint
+
+$(BIN)/whatworks: pyproject.toml
+	bash scripts/setup.sh $(VENV)
+	@touch $@
+
+setup: $(BIN)/whatworks
+
+run: setup
+	$(BIN)/whatworks load
+	$(BIN)/whatworks validate
+	$(BIN)/whatworks stats
+
+test: setup
+	$(BIN)/ruff check whatworks ingest tests scripts
+	$(BIN)/mypy
+	$(BIN)/pytest

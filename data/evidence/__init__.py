@@ -1,0 +1,1 @@
+"""The bundled evidence base: coding sheets (CSV) shipped with the package."""

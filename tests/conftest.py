@@ -1,0 +1,125 @@
+"""Shared fixtures: a fresh store per test, the CLI, and synthetic coding sheets.
+
+Synthetic records live under https://w3id.org/whatworks/synthetic/id/ and are made by
+code here; they are never real studies.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from whatworks.ingest.coding_sheet import SHEETS_BY_NAME
+
+from whatworks.cli import main
+
+SYNTHETIC_BASE = "https://w3id.org/whatworks/synthetic/id/"
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+CLI = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(store_dir: Path) -> CLI:
+    """Run the whatworks CLI in-process against this test's store."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(
+            main, ["--store", str(store_dir), *args], input=input, catch_exceptions=False
+        )
+
+    return run
+
+
+def run_command(store: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``whatworks`` console script in a subprocess."""
+    exe = Path(sys.executable).with_name("whatworks")
+    env = {**os.environ, "WHATWORKS_STORE": str(store)}
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def write_sheet(
+    folder: Path,
+    name: str,
+    rows: Sequence[dict[str, str]],
+    *,
+    header: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+) -> Path:
+    """Write a CSV coding sheet ``{name}.csv``; the header defaults to the sheet's columns."""
+    kind = name.rsplit(".", 1)[-1]
+    columns = list(header) if header is not None else [c.name for c in SHEETS_BY_NAME[kind].columns]
+    path = folder / f"{name}.csv"
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def synthetic_study(key: str, **extra: str) -> dict[str, str]:
+    return {
+        "key": key,
+        "title": f"Synthetic study {key}",
+        "year": "2020",
+        "verified": "yes",
+        "design": "rct",
+        "doi": "10.5555/synthetic." + key,
+        **extra,
+    }
+
+
+def synthetic_finding(key: str, study: str, **extra: str) -> dict[str, str]:
+    return {
+        "key": key,
+        "study": study,
+        "outcome": "entry",
+        "measure": "entry to care",
+        "proxy": "no",
+        "direction": "favourable",
+        "summary": "Synthetic finding.",
+        "statistic": "odds_ratio",
+        "estimate": "0.8",
+        "ci_lower": "0.6",
+        "ci_upper": "0.95",
+        "ci_level": "0.95",
+        **extra,
+    }
+
+
+@pytest.fixture
+def sheets(tmp_path: Path) -> Path:
+    """A small valid synthetic coding set: two studies, one intervention, two findings."""
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    write_sheet(
+        folder, "syn.studies", [synthetic_study("s1", interventions="i1"), synthetic_study("s2")]
+    )
+    write_sheet(
+        folder,
+        "syn.interventions",
+        [{"key": "i1", "label": "Synthetic intervention", "intervention_type": "mentoring"}],
+    )
+    write_sheet(
+        folder,
+        "syn.findings",
+        [
+            synthetic_finding("f1", "s1", intervention="i1"),
+            synthetic_finding("f2", "s2", outcome="reunification", measure="returned home"),
+        ],
+    )
+    return folder

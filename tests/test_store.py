@@ -1,0 +1,154 @@
+"""The embedded store: persistence, atomic replacement, and surviving a killed ingest."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rdflib import RDFS, Graph, Literal, URIRef
+
+from tests.conftest import SYNTHETIC_BASE, run_command, write_sheet
+from whatworks.errors import StoreError
+from whatworks.namespaces import source_graph
+from whatworks.store import STAGING_PREFIX, open_store
+
+
+def graph_of(*labels: str) -> Graph:
+    graph = Graph()
+    for i, label in enumerate(labels):
+        graph.add(
+            (
+                URIRef(f"{SYNTHETIC_BASE}thing/{i}"),
+                URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+                Literal(label),
+            )
+        )
+    return graph
+
+
+def labels(store_dir: Path, graph: URIRef) -> list[str]:
+    store = open_store(store_dir, read_only=True)
+    try:
+        return sorted(str(o) for _, p, o in store.triples(graph) if p == RDFS.label)
+    finally:
+        store.close()
+
+
+def test_data_survive_reopening(store_dir: Path) -> None:
+    g = source_graph("test")
+    store = open_store(store_dir)
+    version = store.replace_graphs({g: graph_of("a", "b")})
+    store.close()
+    assert labels(store_dir, g) == ["a", "b"]
+    again = open_store(store_dir, read_only=True)
+    assert again.dataset_version() == version
+    assert again.graph_names() == [g]
+    again.close()
+
+
+def test_replace_is_whole_and_versioned(store_dir: Path) -> None:
+    g = source_graph("test")
+    store = open_store(store_dir)
+    v1 = store.replace_graphs({g: graph_of("a", "b", "c")})
+    v2 = store.replace_graphs({g: graph_of("d")})
+    assert v1 != v2
+    assert sorted(str(o) for _, _, o in store.triples(g)) == ["d"]
+    store.replace_graphs({g: Graph()})
+    assert list(store.triples(g)) == []
+    store.close()
+
+
+def test_staging_graphs_are_invisible_and_cleaned(store_dir: Path) -> None:
+    import pyoxigraph as ox
+
+    g = source_graph("test")
+    store = open_store(store_dir)
+    store.replace_graphs({g: graph_of("a")})
+    # What a killed ingest leaves: a staging graph that was never moved.
+    stage = ox.NamedNode(STAGING_PREFIX + "dead:0")
+    store._store.add(
+        ox.Quad(
+            ox.NamedNode(SYNTHETIC_BASE + "x"),
+            ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+            ox.Literal("zombie"),
+            stage,
+        )
+    )
+    count = store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(?o = 'zombie') }")
+    assert str(count[0]["n"]) == "0"
+    assert all(STAGING_PREFIX not in str(n) for n in store.graph_names())
+    store.close()
+    reopened = open_store(store_dir)
+    assert not reopened._staging_graphs()
+    reopened.close()
+
+
+def test_missing_store_read_only_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(tmp_path / "nothing", read_only=True)
+
+
+def test_second_writer_gets_a_clear_error(store_dir: Path) -> None:
+    store = open_store(store_dir)
+    try:
+        code = (
+            "import sys; from whatworks.store import open_store\n"
+            "from whatworks.errors import StoreError\n"
+            f"try:\n    open_store({str(store_dir)!r})\n"
+            "except StoreError as e:\n    print(e); sys.exit(3)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "in use by another" in done.stdout
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_killed_ingest_leaves_previous_version(tmp_path: Path, store_dir: Path) -> None:
+    """SIGKILL an ingest at random moments: the store opens and holds old or new, whole."""
+    rows = 20000
+    old = write_sheet(
+        tmp_path, "big.interventions", [{"key": f"i{i}", "label": f"old {i}"} for i in range(rows)]
+    )
+    done = run_command(store_dir, "ingest", "--id-base", SYNTHETIC_BASE, str(old))
+    assert done.returncode == 0, done.stderr
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    new = write_sheet(
+        new_dir, "big.interventions", [{"key": f"i{i}", "label": f"new {i}"} for i in range(rows)]
+    )
+    exe = Path(sys.executable).with_name("whatworks")
+    env = {**os.environ, "WHATWORKS_STORE": str(store_dir)}
+    rng = random.Random(20261126)
+    graph = source_graph("big.interventions")
+    outcomes = set()
+    for _ in range(6):
+        proc = subprocess.Popen(
+            [str(exe), "ingest", "--id-base", SYNTHETIC_BASE, str(new)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 6.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        found = labels(store_dir, graph)
+        kinds = {label.split()[0] for label in found}
+        assert len(found) == rows, f"{len(found)} labels: a partial graph"
+        assert kinds in ({"old"}, {"new"}), kinds
+        outcomes.add(kinds.pop())
+        if "new" in outcomes:
+            done = run_command(store_dir, "ingest", "--id-base", SYNTHETIC_BASE, str(old))
+            assert done.returncode == 0
+    # The store is writable afterwards and still validates.
+    done = run_command(store_dir, "validate")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,466 @@
+"""The ``whatworks`` command.
+
+Exit codes: 0 success (and, for ``validate``, the data conform); 1 the data break the
+rules (SHACL violations, rows that break the coding-sheet format); 2 usage or I/O errors
+(unreadable files, a store that cannot be opened).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import pyoxigraph as ox
+
+from . import __version__
+from .config import STORE_ENV, bundled_evidence, store_location
+from .errors import InputError, Problem, ValidationFailed, WhatworksError
+from .store import EXPORT_FORMATS, EmbeddedStore, open_store
+
+
+def _fail(error: WhatworksError) -> NoReturn:
+    problems: Sequence[Problem] = getattr(error, "problems", ())
+    if problems:
+        click.echo(f"error: {len(problems)} problem(s); nothing was written:", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+    else:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class Context:
+    def __init__(self, store: str | None):
+        self.store_option = store
+
+    def open(self, *, read_only: bool = False) -> EmbeddedStore:
+        return open_store(store_location(self.store_option), read_only=read_only)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="whatworks")
+@click.option(
+    "--store",
+    metavar="PATH",
+    default=None,
+    help=f"Store folder (default: ${STORE_ENV}, else ~/.local/share/whatworks/store).",
+)
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
+    """whatworks: an EMMIE-coded evidence base for children's social care, as a knowledge graph.
+
+    Load the bundled evidence with `whatworks load`, check it with `whatworks validate`, and
+    ask it questions with `whatworks query`.
+    """
+    ctx.obj = Context(store)
+
+
+@main.command()
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.pass_obj
+def load(obj: Context, quiet: bool) -> None:
+    """Load the bundled evidence base into the store (replacing its earlier version)."""
+    _run_ingest(obj, bundled_evidence(), quiet=quiet)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--kind",
+    metavar="SHEET",
+    help="Kind of records in CSV files whose name does not say (studies, findings, emmie, ...).",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="Text encoding of CSV/RIS/BibTeX files "
+    "(default UTF-8, with or without a byte-order mark).",
+)
+@click.option("--graph", metavar="NAME", help="Graph name for a single file (default: its name).")
+@click.option(
+    "--id-base",
+    metavar="IRI",
+    default=None,
+    help="Mint record IRIs under this base instead of https://w3id.org/whatworks/id/ "
+    "(for synthetic or test data, e.g. https://w3id.org/whatworks/synthetic/id/).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress bars for long sheets (default: when on a terminal).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.pass_obj
+def ingest(
+    obj: Context,
+    paths: tuple[Path, ...],
+    kind: str | None,
+    encoding: str | None,
+    graph: str | None,
+    id_base: str | None,
+    progress: bool | None,
+    quiet: bool,
+) -> None:
+    """Ingest coding sheets (CSV, XLSX), bibliographies (RIS, BibTeX) or RDF files.
+
+    Each file becomes one named graph, replacing the graph of the same name; all files of
+    one call are validated together and written in one transaction, or not at all.
+    """
+    _run_ingest(
+        obj,
+        list(paths),
+        kind=kind,
+        encoding=encoding,
+        graph=graph,
+        quiet=quiet,
+        base=id_base,
+        progress=progress,
+    )
+
+
+def _run_ingest(
+    obj: Context,
+    paths: Sequence[Path],
+    *,
+    quiet: bool,
+    kind: str | None = None,
+    encoding: str | None = None,
+    graph: str | None = None,
+    base: str | None = None,
+    progress: bool | None = None,
+) -> None:
+    from whatworks.ingest.pipeline import ingest as run
+    from whatworks.namespaces import ID
+
+    try:
+        store = obj.open()
+        try:
+            report = run(
+                paths,
+                store,
+                encoding=encoding,
+                kind=kind,
+                graph=graph,
+                progress=sys.stderr.isatty() if progress is None else progress,
+                base=base or str(ID),
+            )
+        finally:
+            store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        click.echo(
+            f"ingested {len(report.graphs)} file(s): {report.records} records, "
+            f"{report.triples} triples into {store.location} (version {report.version})"
+        )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option("--kind", metavar="SHEET", help="Kind of records in CSV files (see ingest).")
+@click.option("--encoding", metavar="NAME", help="Text encoding of CSV files.")
+@click.option("--id-base", metavar="IRI", default=None, help="As for ingest.")
+@click.pass_obj
+def validate(
+    obj: Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    kind: str | None,
+    encoding: str | None,
+    id_base: str | None,
+) -> None:
+    """Validate files (without storing them), or the whole store when no file is given.
+
+    Exit 0 when everything conforms, 1 on violations, 2 on usage or I/O errors.
+    """
+    from whatworks.ingest.pipeline import prepare, validate_store
+
+    target = ", ".join(map(str, paths)) if paths else "store"
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    try:
+        if paths:
+            location = store_location(obj.store_option)
+            store = open_store(location, read_only=True) if location.exists() else None
+            try:
+                _, warnings = prepare(
+                    list(paths),
+                    store,
+                    encoding=encoding,
+                    kind=kind,
+                    **({"base": id_base} if id_base else {}),
+                )
+            except (InputError, ValidationFailed) as exc:
+                if exc.exit_code == 2:
+                    raise
+                problems = list(exc.problems)
+            finally:
+                if store is not None:
+                    store.close()
+        else:
+            store = obj.open(read_only=True)
+            try:
+                problems, warnings = validate_store(store)
+                target = f"store {store.location}"
+            finally:
+                store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+    text = _render_report(target, problems, warnings, fmt)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if problems else 0)
+
+
+def _render_report(target: str, problems: list[Problem], warnings: list[Problem], fmt: str) -> str:
+    if fmt == "json":
+        return (
+            json.dumps(
+                {
+                    "target": target,
+                    "conforms": not problems,
+                    "violations": [p.as_dict() for p in problems],
+                    "warnings": [p.as_dict() for p in warnings],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    if fmt == "junit":
+        from xml.sax.saxutils import escape, quoteattr
+
+        cases = "".join(
+            f"  <testcase classname={quoteattr(p.file)} name={quoteattr(p.location())}>"
+            f"<failure message={quoteattr(p.message)} type={quoteattr(p.shape_id or 'input')}>"
+            f"{escape(str(p))}</failure></testcase>\n"
+            for p in problems
+        )
+        if not problems:
+            cases = f'  <testcase classname="whatworks" name={quoteattr(target)}/>\n'
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<testsuite name="whatworks validate" tests="{max(1, len(problems))}" '
+            f'failures="{len(problems)}">\n{cases}</testsuite>\n'
+        )
+    lines = [f"violation: {p}" for p in problems] + [f"warning: {w}" for w in warnings]
+    verdict = "conforms" if not problems else f"{len(problems)} violation(s)"
+    lines.append(f"{target}: {verdict}" + (f", {len(warnings)} warning(s)" if warnings else ""))
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.argument("source", metavar="FILE.rq|-")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "turtle"]),
+    default="table",
+    show_default=True,
+    help="table/csv/json for SELECT and ASK; turtle (or json-ld free) for CONSTRUCT.",
+)
+@click.pass_obj
+def query(obj: Context, source: str, fmt: str) -> None:
+    """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) from a file or standard input."""
+    from whatworks.namespaces import sparql_prologue
+
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(WhatworksError(f"cannot read {source}: {exc.strerror}"))
+    try:
+        store = obj.open(read_only=True)
+        try:
+            result = store.query(sparql_prologue() + text)
+            _print_result(result, fmt)
+        finally:
+            store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+
+
+def _print_result(result: object, fmt: str) -> None:
+    out = sys.stdout.buffer
+    if isinstance(result, ox.QueryBoolean):
+        if fmt == "json":
+            out.write(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
+            out.write(b"\n")
+        else:
+            click.echo("true" if bool(result) else "false")
+        return
+    if isinstance(result, ox.QueryTriples):
+        rdf_format = ox.RdfFormat.TURTLE if fmt in ("turtle", "table") else ox.RdfFormat.N_TRIPLES
+        if fmt == "json":
+            rdf_format = ox.RdfFormat.JSON_LD
+        ox.serialize(result, out, rdf_format)
+        return
+    assert isinstance(result, ox.QuerySolutions)
+    if fmt == "json":
+        result.serialize(out, ox.QueryResultsFormat.JSON)
+        out.write(b"\n")
+        return
+    if fmt == "csv":
+        result.serialize(out, ox.QueryResultsFormat.CSV)
+        return
+    if fmt == "turtle":
+        _fail(WhatworksError("--format turtle is for CONSTRUCT and DESCRIBE queries"))
+    names = [v.value for v in result.variables]
+    rows = [[_cell(sol[name]) for name in names] for sol in result]
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _cell(term: object) -> str:
+    if term is None:
+        return ""
+    value = getattr(term, "value", None)
+    return str(value) if value is not None else str(term)
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(EXPORT_FORMATS)),
+    default="nquads",
+    show_default=True,
+    help="RDF format (N-Quads and TriG keep the named graphs).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="File to write (default: standard output)."
+)
+@click.pass_obj
+def export(obj: Context, fmt: str, out: Path | None) -> None:
+    """Export the whole store as RDF."""
+    try:
+        store = obj.open(read_only=True)
+        try:
+            if out is None:
+                store.export(sys.stdout.buffer, format=fmt)
+            else:
+                tmp = out.with_name(out.name + ".part")
+                with tmp.open("wb") as handle:
+                    store.export(handle, format=fmt)
+                tmp.replace(out)
+        finally:
+            store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(WhatworksError(f"cannot write {out}: {exc.strerror}"))
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="A workbook with a sheet per kind, or a folder of CSVs.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The workbook file, or the folder for CSV files.",
+)
+def template(fmt: str, out: Path) -> None:
+    """Write a blank coding sheet: every sheet with its columns, and a README."""
+    from whatworks.ingest.template import write_csv_template, write_xlsx_template
+
+    try:
+        written = write_xlsx_template(out) if fmt == "xlsx" else write_csv_template(out)
+    except OSError as exc:
+        _fail(WhatworksError(f"cannot write {out}: {exc.strerror}"))
+    click.echo(f"wrote {written}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Counts per class and per named graph."""
+    from whatworks.namespaces import sparql_prologue
+
+    try:
+        store = obj.open(read_only=True)
+        try:
+            classes = [
+                (str(r["c"]), int(str(r["n"])))
+                for r in store.select(
+                    sparql_prologue() + "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } "
+                    "GROUP BY ?c ORDER BY DESC(?n) ?c"
+                )
+            ]
+            graphs = [
+                (str(r["g"]), int(str(r["n"])))
+                for r in store.select(
+                    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g "
+                    "ORDER BY ?g"
+                )
+            ]
+            version = store.dataset_version()
+            location = store.location
+        finally:
+            store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "store": location,
+                    "version": version,
+                    "classes": dict(classes),
+                    "graphs": dict(graphs),
+                },
+                indent=2,
+            )
+        )
+        return
+    from whatworks.namespaces import PREFIXES
+
+    def short(iri: str) -> str:
+        for prefix, base in PREFIXES.items():
+            if iri.startswith(base):
+                return f"{prefix}:{iri[len(base) :]}"
+        return iri
+
+    click.echo(f"store {location}, version {version}")
+    click.echo(f"{sum(n for _, n in graphs)} triples in {len(graphs)} graphs")
+    click.echo("\nrecords per class:")
+    for cls, n in classes:
+        click.echo(f"  {n:>7}  {short(cls)}")
+    click.echo("\ntriples per graph:")
+    for graph, n in graphs:
+        click.echo(f"  {n:>7}  {short(graph)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,97 @@
+"""The kinds of failure whatworks reports. The CLI turns each into one clear message and an
+exit code; nothing here is ever shown to a user as a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class WhatworksError(Exception):
+    """Base of every error whatworks raises on purpose."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows.
+
+    ``row`` is the spreadsheet row number (the header is row 1) or the line of a text
+    file; ``column`` is the column's header name. Any of the location fields may be empty
+    when the problem is about the whole file.
+    """
+
+    file: str
+    message: str
+    sheet: str = ""
+    row: int | None = None
+    column: str = ""
+    found: str | None = None
+    expected: str = ""
+    shape_id: str = ""
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: {self.message}"
+        if self.found is not None:
+            text += f" (found {self.found!r}"
+            text += f", expected {self.expected})" if self.expected else ")"
+        elif self.expected:
+            text += f" (expected {self.expected})"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "sheet": self.sheet or None,
+            "row": self.row,
+            "column": self.column or None,
+            "found": self.found,
+            "expected": self.expected or None,
+            "shape": self.shape_id or None,
+            "message": self.message,
+        }
+
+
+class InputError(WhatworksError):
+    """An input could not be read or mapped. Carries every problem found, not just the first.
+
+    The exit code is 1 when every problem sits in a row (the data broke the coding-sheet
+    rules, like a SHACL violation) and 2 when a file as a whole could not be read.
+    """
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        first = str(self.problems[0]) if self.problems else "invalid input"
+        more = len(self.problems) - 1
+        super().__init__(first + (f" (and {more} more problems)" if more > 0 else ""))
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        return 1 if all(p.row is not None for p in self.problems) else 2
+
+
+class ValidationFailed(WhatworksError):
+    """The SHACL shapes found violations; nothing was written."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__(f"{len(self.problems)} SHACL violations; nothing was written")
+
+
+class StoreError(WhatworksError):
+    """The store could not be opened, read or written."""
+
+    exit_code = 2
