@@ -1,0 +1,1 @@
+"""The EMMIE ontology (Turtle) and its quality checks, shipped as package data."""
