@@ -1,0 +1,1 @@
+"""SHACL shapes for everything the ingest produces, shipped as package data."""

@@ -1,0 +1,335 @@
+"""Validate what the ingest built against the whatworks SHACL shapes, before it is stored.
+
+One entry point, :func:`validate`. It runs pySHACL with the shapes in
+``shapes/emmie-shapes.ttl`` (shipped as package data ``whatworks.shapes``) and returns a
+:class:`ValidationReport` read from pySHACL's results graph.
+
+Example (synthetic data)::
+
+    >>> from rdflib import Graph
+    >>> data = Graph().parse(format="turtle", data='''
+    ...     @prefix emmie: <https://w3id.org/whatworks/emmie#> .
+    ...     <https://w3id.org/whatworks/synthetic/id/work/w1> a emmie:Work ;
+    ...         emmie:doi "https://doi.org/10.5555/synthetic.1" .
+    ... ''')
+    >>> report = validate(data)
+    >>> report.conforms
+    False
+    >>> [result.shape_id for result in report.results]
+    ['WW-WORK-001', 'WW-WORK-008']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Literal, cast
+
+import pyshacl
+from pyshacl.errors import ReportableRuntimeError
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RDFLiteral
+from rdflib.namespace import DCTERMS, SH
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Processor, Result
+from rdflib.term import IdentifiedNode, Identifier, Node
+
+__all__ = [
+    "SHAPES_RESOURCE",
+    "ShapesError",
+    "Severity",
+    "ValidationError",
+    "ValidationReport",
+    "ValidationResult",
+    "ValidatorError",
+    "validate",
+]
+
+SHAPES_PACKAGE = "whatworks.shapes"
+SHAPES_RESOURCE = "emmie-shapes.ttl"
+
+Severity = Literal["Violation", "Warning", "Info"]
+_SEVERITIES: Mapping[Node, Severity] = {
+    SH.Violation: "Violation",
+    SH.Warning: "Warning",
+    SH.Info: "Info",
+}
+
+
+class ValidationError(Exception):
+    """Validation itself could not run (a problem of ours, never of the data)."""
+
+
+class ShapesError(ValidationError):
+    """The shapes file is missing from the package or is not valid Turtle."""
+
+
+class ValidatorError(ValidationError):
+    """pySHACL failed while validating, or returned a report that cannot be read."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One SHACL result: a focus node that breaks one shape.
+
+    ``path`` is the property checked (None for results without a single-property path);
+    ``value`` is the offending value when the shape names one; ``shape_id`` is the shape's
+    stable ID (e.g. ``"WW-FIND-003"``) and ``message`` its one message, which starts with it.
+    """
+
+    focus_node: IdentifiedNode
+    path: URIRef | None
+    value: Node | None
+    shape: URIRef
+    shape_id: str
+    severity: Severity
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """This result as JSON-serialisable values; RDF terms as in SPARQL 1.1 JSON results."""
+        return {
+            "focus_node": _term_to_json(self.focus_node),
+            "path": None if self.path is None else str(self.path),
+            "value": None if self.value is None else _term_to_json(self.value),
+            "shape": str(self.shape),
+            "shape_id": self.shape_id,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of :func:`validate`: ``conforms`` is True iff no result is a Violation."""
+
+    conforms: bool
+    results: tuple[ValidationResult, ...]
+
+    @property
+    def violations(self) -> tuple[ValidationResult, ...]:
+        """The results of severity Violation."""
+        return tuple(r for r in self.results if r.severity == "Violation")
+
+    @property
+    def warnings(self) -> tuple[ValidationResult, ...]:
+        """The results of severity Warning (advisory)."""
+        return tuple(r for r in self.results if r.severity == "Warning")
+
+    def to_dict(self) -> dict[str, Any]:
+        """This report as a JSON-serialisable dict (what ``to_json`` serialises)."""
+        return {
+            "conforms": self.conforms,
+            "violations": len(self.violations),
+            "warnings": len(self.warnings),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """This report as a JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def validate(
+    data: Graph,
+    *,
+    context: Graph | None = None,
+    focus_nodes: Iterable[URIRef] | None = None,
+) -> ValidationReport:
+    """Validate ``data`` against the whatworks shapes.
+
+    Args:
+        data: the triples to check (typically what one ingest run built, not yet stored).
+        context: triples from elsewhere that the shapes must see, e.g. the ``rdf:type`` of
+            studies already in the store so that ``emmie:fromStudy`` links to them pass
+            ``sh:class``. They are validated together with ``data``, but results whose focus
+            node is not a subject in ``data`` are dropped: context nodes' own problems are
+            not reported.
+        focus_nodes: if given, only these nodes are validated (each still against every
+            shape that targets it). An empty iterable validates nothing. Meant for a few
+            nodes: pySHACL looks each target up in a list.
+
+    Returns:
+        A report whose ``conforms`` is True iff no result has severity Violation (advisory
+        Warnings do not break conformance). Results are sorted by focus node, shape ID, path
+        and value.
+
+    Raises:
+        TypeError: ``data`` or ``context`` is not an rdflib Graph, or a focus node is not a
+            URIRef.
+        ShapesError: the shapes file is missing from the package or is not valid Turtle.
+        ValidatorError: pySHACL failed, or its results graph could not be read.
+    """
+    if not isinstance(data, Graph):
+        raise TypeError(f"data must be an rdflib Graph, not {type(data).__name__}")
+    if context is not None and not isinstance(context, Graph):
+        raise TypeError(f"context must be an rdflib Graph or None, not {type(context).__name__}")
+    focus: list[str | URIRef] | None = None  # pySHACL's parameter type
+    if focus_nodes is not None:
+        focus = list(focus_nodes)
+        for node in focus:
+            if not isinstance(node, URIRef):
+                raise TypeError(f"focus nodes must be URIRefs, not {type(node).__name__}")
+        if not focus:
+            # pySHACL reads an empty focus list as "validate everything".
+            return ValidationReport(conforms=True, results=())
+
+    shape_triples, shape_ids = _shapes()
+    # pySHACL mutates the shapes graph it is given: build a fresh one for every call.
+    shapes = Graph()
+    shapes.addN((s, p, o, shapes) for s, p, o in shape_triples)
+
+    # Validate a copy: pySHACL never sees (or can change) the caller's graphs, and the
+    # copy is the graph that parses each SPARQL constraint only once.
+    target = _QueryCachingGraph()
+    _copy(data, target)
+    if context is not None:
+        _copy(context, target)
+
+    try:
+        _conforms, report_graph, _text = pyshacl.validate(
+            target,
+            shacl_graph=shapes,
+            inference="none",
+            # SHACL-SPARQL constraints (sh:sparql) are part of SHACL, not SHACL-AF:
+            # pySHACL runs them without advanced mode, which would also clone the data.
+            advanced=False,
+            allow_warnings=True,
+            inplace=True,
+            focus_nodes=focus,
+        )
+    except ReportableRuntimeError as exc:
+        raise ValidatorError(f"pySHACL could not validate: {exc}") from exc
+    if not isinstance(report_graph, Graph):
+        raise ValidatorError(f"pySHACL returned no results graph: {report_graph!r}")
+
+    results = _read_results(report_graph, shape_ids)
+    if context is not None:
+        in_data = set(data.subjects(unique=True))
+        results = [r for r in results if r.focus_node in in_data]
+    results.sort(key=_sort_key)
+    return ValidationReport(
+        conforms=not any(r.severity == "Violation" for r in results),
+        results=tuple(results),
+    )
+
+
+_Triple = tuple[Node, Node, Node]
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> tuple[tuple[_Triple, ...], Mapping[URIRef, str]]:
+    """The shapes' triples and each shape's ID, from the Turtle file read and parsed once.
+
+    The cache holds an immutable tuple of terms, never a Graph: each call builds its own
+    Graph from it (twice as fast as re-parsing even N-Triples), so pySHACL's changes to
+    the shapes graph cannot leak between calls or threads.
+    """
+    try:
+        text = resources.files(SHAPES_PACKAGE).joinpath(SHAPES_RESOURCE).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise ShapesError(f"shapes file {SHAPES_PACKAGE}/{SHAPES_RESOURCE} not found") from exc
+    graph = Graph()
+    try:
+        graph.parse(data=text, format="turtle")
+    except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
+        raise ShapesError(f"shapes file {SHAPES_RESOURCE} is not valid Turtle: {exc}") from exc
+    ids = {
+        shape: str(identifier)
+        for shape, identifier in graph.subject_objects(DCTERMS.identifier)
+        if isinstance(shape, URIRef)
+    }
+    return tuple(graph.triples((None, None, None))), MappingProxyType(ids)
+
+
+def _copy(source: Graph, target: Graph) -> None:
+    target.addN((s, p, o, target) for s, p, o in source.triples((None, None, None)))
+
+
+def _read_results(report: Graph, shape_ids: Mapping[URIRef, str]) -> list[ValidationResult]:
+    results: list[ValidationResult] = []
+    for report_node in report.subjects(SH.conforms, None):
+        for node in report.objects(report_node, SH.result):
+            focus = report.value(node, SH.focusNode)
+            shape = report.value(node, SH.sourceShape)
+            severity = _SEVERITIES.get(cast(Node, report.value(node, SH.resultSeverity)))
+            if not isinstance(focus, IdentifiedNode):
+                raise ValidatorError(f"result without a focus node: {node!r}")
+            if not isinstance(shape, URIRef):
+                raise ValidatorError(f"result from a shape without an IRI: {shape!r}")
+            if severity is None:
+                raise ValidatorError(f"result without a known severity: {node!r}")
+            path = report.value(node, SH.resultPath)
+            message = report.value(node, SH.resultMessage)
+            results.append(
+                ValidationResult(
+                    focus_node=focus,
+                    path=path if isinstance(path, URIRef) else None,
+                    value=report.value(node, SH.value),
+                    shape=shape,
+                    shape_id=shape_ids.get(shape, shape.fragment or str(shape)),
+                    severity=severity,
+                    message="" if message is None else str(message),
+                )
+            )
+    return results
+
+
+def _sort_key(result: ValidationResult) -> tuple[str, str, str, str]:
+    value = "" if result.value is None else result.value.n3()
+    return (str(result.focus_node), result.shape_id, str(result.path or ""), value)
+
+
+def _term_to_json(term: Node) -> dict[str, str]:
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    if isinstance(term, RDFLiteral):
+        out = {"type": "literal", "value": str(term)}
+        if term.language is not None:
+            out["xml:lang"] = term.language
+        elif term.datatype is not None:
+            out["datatype"] = str(term.datatype)
+        return out
+    return {"type": "unknown", "value": str(term)}
+
+
+class _QueryCachingGraph(Graph):
+    """A Graph that parses each SPARQL text once.
+
+    pySHACL runs a shape's SPARQL constraint once per focus node, passing the same text
+    each time; rdflib would parse it again each time (about 10 ms, far more than the
+    evaluation itself). Prepared queries are reused with per-call bindings instead.
+    """
+
+    _namespaces: tuple[tuple[str, str], ...] | None = None
+
+    def query(
+        self,
+        query_object: str | Query,
+        processor: str | Processor = "sparql",
+        result: str | type[Result] = "sparql",
+        initNs: Mapping[str, Any] | None = None,  # noqa: N803 (rdflib's name)
+        initBindings: Mapping[str, Identifier] | None = None,  # noqa: N803
+        use_store_provided: bool = True,
+        **kwargs: Any,
+    ) -> Result:
+        if isinstance(query_object, str) and initNs is None and processor == "sparql":
+            if self._namespaces is None:
+                self._namespaces = tuple(sorted((p, str(ns)) for p, ns in self.namespaces()))
+            query_object = _prepared(query_object, self._namespaces)
+            # A prepared query ignores initNs; passing it spares rdflib listing them again.
+            initNs = dict(self._namespaces)  # noqa: N806
+        return super().query(
+            query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs
+        )
+
+
+@lru_cache(maxsize=256)
+def _prepared(text: str, namespaces: tuple[tuple[str, str], ...]) -> Query:
+    return prepareQuery(text, initNs=dict(namespaces))
