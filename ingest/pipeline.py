@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
-from whatworks.validation import ValidationReport, ValidationResult, validate
 
 from whatworks.errors import InputError, Problem, ValidationFailed
 from whatworks.namespaces import ID, provenance_graph, resource, source_graph
 from whatworks.store import Store
+from whatworks.validation import ValidationReport, ValidationResult, validate
 
 from .bibliography import read_bibtex, read_ris
 from .coding_sheet import SHEETS_BY_NAME, Kind
@@ -155,7 +156,7 @@ def _read_one(
     file = SourceFile(path.name, media, len(data), hashlib.sha256(data).hexdigest(), base)
     graph_iri = source_graph(graph or graph_name_for(path))
     if suffix in RDF_SUFFIXES:
-        return Source(path, graph_iri, file, read_rdf(path, data))
+        return Source(path, graph_iri, file, skolemized(read_rdf(path, data), graph_iri))
     raw: list[RawSheet]
     if suffix == ".csv":
         raw = [read_csv(path, kind=kind, encoding=encoding)]
@@ -169,6 +170,22 @@ def _read_one(
         raise InputError(problems)
     mapped = map_records(records, base=base)
     return Source(path, graph_iri, file, mapped.graph, mapped, records)
+
+
+def skolemized(graph: Graph, graph_iri: URIRef) -> Graph:
+    """``graph`` with every blank node replaced by an IRI under ``{graph_iri}/genid/``.
+
+    Blank nodes are first labelled canonically, so the same input always gets the same IRIs.
+    """
+    if not any(isinstance(t, BNode) for triple in graph for t in triple):
+        return graph
+    canonical = to_canonical_graph(graph)
+    result = Graph()
+    for triple in canonical:
+        result.add(
+            tuple(URIRef(f"{graph_iri}/genid/{t}") if isinstance(t, BNode) else t for t in triple)  # type: ignore[arg-type]
+        )
+    return result
 
 
 def _bib_text(path: Path, data: bytes, encoding: str | None) -> str:
@@ -313,11 +330,11 @@ def locate(
 
 
 def _locate_one(result: ValidationResult, sources: Sequence[Source]) -> Problem:
-    focus = result.focus_node
+    focus = URIRef(str(result.focus_node))
     for source in sources:
         if source.mapped is not None and focus in source.mapped.origins:
             origin = source.mapped.origins[focus]
-            col = source.mapped.column_for(URIRef(str(focus)), result.path)
+            col = source.mapped.column_for(focus, result.path)
             found = origin.raw.get(col.name) if col is not None else None
             return Problem(
                 origin.file,
@@ -385,7 +402,7 @@ def ingest(
         paths, store, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
     )
     ended = datetime.now(UTC)
-    graphs: dict[URIRef, Graph] = {}
+    graphs: dict[URIRef, Iterable[tuple[Node, Node, Node]]] = {}
     for source in sources:
         graphs[source.graph_iri] = source.graph
         graphs[provenance_graph(source.graph_iri)] = build_provenance(

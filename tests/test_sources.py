@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, to_isomorphic
+from whatworks.ingest.pipeline import read_sources
 
 from tests.conftest import CLI, SYNTHETIC_BASE, run_command, write_sheet
-from whatworks.ingest.pipeline import read_sources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -21,11 +21,21 @@ def ingest(cli: CLI, *paths: Path) -> tuple[int, str]:
 
 
 def titles(cli: CLI) -> dict[str, str]:
-    rows = json.loads(cli("query", "--format", "json", "-", input=(
-        "SELECT ?s ?title ?verified WHERE { ?s a emmie:Study ; emmie:reportedIn ?w ; "
-        "emmie:verification ?verified . ?w dcterms:title ?title }")).output)
-    return {b["s"]["value"].rsplit("/", 1)[1]: b["title"]["value"]
-            for b in rows["results"]["bindings"]}
+    rows = json.loads(
+        cli(
+            "query",
+            "--format",
+            "json",
+            "-",
+            input=(
+                "SELECT ?s ?title ?verified WHERE { ?s a emmie:Study ; emmie:reportedIn ?w ; "
+                "emmie:verification ?verified . ?w dcterms:title ?title }"
+            ),
+        ).output
+    )
+    return {
+        b["s"]["value"].rsplit("/", 1)[1]: b["title"]["value"] for b in rows["results"]["bindings"]
+    }
 
 
 def test_ris_import(cli: CLI) -> None:
@@ -34,23 +44,34 @@ def test_ris_import(cli: CLI) -> None:
     found = titles(cli)
     assert found["synth2021_alpha"] == "A synthetic trial of nothing in particular"
     assert found["placeholder2019_synthetic"] == "Synthetic report on placeholder services"
-    unverified = cli("query", "--format", "csv", "-", input=(
-        "SELECT (COUNT(*) AS ?n) WHERE { ?s emmie:verification <https://w3id.org/whatworks/"
-        "concept/verification/no> }")).output.split()
+    unverified = cli(
+        "query",
+        "--format",
+        "csv",
+        "-",
+        input=(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s emmie:verification <https://w3id.org/whatworks/"
+            "concept/verification/no> }"
+        ),
+    ).output.split()
     assert unverified[1] == "2"
 
 
 def test_bibtex_import(cli: CLI) -> None:
     code, out = ingest(cli, FIXTURES / "bibliography" / "synthetic.bib")
     assert code == 0, out
-    assert titles(cli) == {"synth2020beta": "A synthetic cohort study",
-                           "synth2018gamma": "Synthetic technical report"}
+    assert titles(cli) == {
+        "synth2020beta": "A synthetic cohort study",
+        "synth2018gamma": "Synthetic technical report",
+    }
 
 
 def test_bibtex_bad_doi_points_at_the_entry_line(cli: CLI, tmp_path: Path) -> None:
     path = tmp_path / "bad.bib"
-    path.write_text("@article{ok1, title={Fine}, year={2020}}\n\n"
-                    "@article{bad1,\n title={Odd},\n year={2020},\n doi={not-a-doi}\n}\n")
+    path.write_text(
+        "@article{ok1, title={Fine}, year={2020}}\n\n"
+        "@article{bad1,\n title={Odd},\n year={2020},\n doi={not-a-doi}\n}\n"
+    )
     code, out = ingest(cli, path)
     assert code == 1, out
     assert "bad.bib, sheet bibliography, row 3, column doi" in out
@@ -74,16 +95,33 @@ TURTLE = f"""
 
 def test_rdf_import_each_format(cli: CLI, tmp_path: Path) -> None:
     graph = Graph().parse(data=TURTLE, format="turtle")
-    for suffix, fmt in ((".ttl", "turtle"), (".nt", "nt"), (".jsonld", "json-ld"),
-                        (".rdf", "xml")):
+    for suffix, fmt in ((".ttl", "turtle"), (".nt", "nt"), (".jsonld", "json-ld"), (".rdf", "xml")):
         path = tmp_path / f"evidence{suffix}"
         graph.serialize(path, format=fmt, encoding="utf-8")
         code, out = ingest(cli, path)
         assert code == 0, (suffix, out)
-    rows = cli("query", "--format", "csv", "-", input=(
-        "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s rdfs:label 'From RDF' } }"
-    )).output.split()
+    rows = cli(
+        "query",
+        "--format",
+        "csv",
+        "-",
+        input=("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s rdfs:label 'From RDF' } }"),
+    ).output.split()
     assert rows[1] == "1", "all four files are the same graph name 'evidence'"
+
+
+def test_rdf_blank_nodes_get_stable_iris(cli: CLI, tmp_path: Path) -> None:
+    path = tmp_path / "blank.ttl"
+    path.write_text(
+        TURTLE + f"<{SYNTHETIC_BASE}intervention/rdf1> "
+        '<http://purl.org/dc/terms/source> [ rdfs:label "a page" ] .\n'
+    )
+    for _ in range(2):
+        assert ingest(cli, path)[0] == 0
+    rows = cli(
+        "query", "--format", "csv", "-", input=("SELECT ?b WHERE { ?x dcterms:source ?b }")
+    ).output.split()
+    assert len(rows) == 2 and rows[1].startswith("https://w3id.org/whatworks/graph/blank/genid/")
 
 
 def test_rdf_that_breaks_the_shapes(cli: CLI, tmp_path: Path) -> None:
@@ -103,17 +141,21 @@ def test_rdf_syntax_error_gives_the_line(cli: CLI, tmp_path: Path) -> None:
 
 def test_rdfxml_entity_declarations_are_refused(cli: CLI, tmp_path: Path) -> None:
     path = tmp_path / "bomb.rdf"
-    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE rdf [<!ENTITY a "aaaaaaaaaa">'
-                    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
-                    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n')
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE rdf [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n'
+    )
     code, out = ingest(cli, path)
     assert code == 2 and "DOCTYPE" in out
 
 
 def test_jsonld_remote_context_is_not_fetched(cli: CLI, tmp_path: Path) -> None:
     path = tmp_path / "remote.jsonld"
-    path.write_text('{"@context": "http://127.0.0.1:9/context.jsonld", "@id": "'
-                    f'{SYNTHETIC_BASE}x", "label": "y"}}')
+    path.write_text(
+        '{"@context": "http://127.0.0.1:9/context.jsonld", "@id": "'
+        f'{SYNTHETIC_BASE}x", "label": "y"}}'
+    )
     code, out = ingest(cli, path)
     assert code == 2 and "remote.jsonld" in out
 
@@ -131,18 +173,24 @@ def test_golden_graph(tmp_path: Path) -> None:
     iso_built, iso_expected = to_isomorphic(built), to_isomorphic(expected)
     if iso_built != iso_expected:
         _, only_built, only_expected = graph_diff(iso_built, iso_expected)
-        pytest.fail("golden graph differs\nonly in built:\n"
-                    + only_built.serialize(format="nt")
-                    + "\nonly in expected:\n" + only_expected.serialize(format="nt"))
+        pytest.fail(
+            "golden graph differs\nonly in built:\n"
+            + only_built.serialize(format="nt")
+            + "\nonly in expected:\n"
+            + only_expected.serialize(format="nt")
+        )
 
 
 @pytest.mark.slow
 def test_hundred_thousand_rows_with_progress(tmp_path: Path, store_dir: Path) -> None:
-    rows = [{"key": f"i{i}", "label": f"Synthetic intervention {i}",
-             "intervention_type": "mentoring"} for i in range(100_000)]
+    rows = [
+        {"key": f"i{i}", "label": f"Synthetic intervention {i}", "intervention_type": "mentoring"}
+        for i in range(100_000)
+    ]
     path = write_sheet(tmp_path, "large.interventions", rows)
-    done = run_command(store_dir, "ingest", "--progress", "--id-base", SYNTHETIC_BASE, str(path),
-                       timeout=900)
+    done = run_command(
+        store_dir, "ingest", "--progress", "--id-base", SYNTHETIC_BASE, str(path), timeout=900
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "100000 records" in done.stdout
     assert "rows" in done.stderr, "a progress bar was shown"
