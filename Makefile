@@ -15,8 +15,9 @@ run: setup
 	$(BIN)/whatworks load
 	$(BIN)/whatworks validate
 	$(BIN)/whatworks stats
+	$(BIN)/whatworks serve
 
 test: setup
-	$(BIN)/ruff check whatworks ingest tests scripts
+	$(BIN)/ruff check whatworks ingest server tests scripts
 	$(BIN)/mypy
 	$(BIN)/pytest

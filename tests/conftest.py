@@ -10,7 +10,7 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -123,3 +123,69 @@ def sheets(tmp_path: Path) -> Path:
         ],
     )
     return folder
+
+
+class LiveServer:
+    """A real ``whatworks serve`` process on a free loopback port."""
+
+    def __init__(self, store: Path, env: dict[str, str] | None = None):
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sparql = self.url + "/sparql"
+        exe = Path(sys.executable).with_name("whatworks")
+        self.process = subprocess.Popen(
+            [str(exe), "--store", str(store), "serve", "--port", str(self.port)],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._wait()
+
+    def _wait(self) -> None:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    "the server exited: "
+                    + (self.process.stderr.read() if self.process.stderr else "")
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start within 60 s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            _, err = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        return err
+
+
+@pytest.fixture(scope="session")
+def bundled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the bundled evidence loaded (shared: tests must not write to it)."""
+    store = tmp_path_factory.mktemp("bundled-store") / "store"
+    done = run_command(store, "load", "-q")
+    assert done.returncode == 0, done.stderr
+    return store
+
+
+@pytest.fixture(scope="session")
+def live_server(bundled_store: Path) -> Iterator[LiveServer]:
+    """The server over the bundled store, with a short query timeout for the tests."""
+    server = LiveServer(bundled_store, env={"WHATWORKS_QUERY_TIMEOUT": "3"})
+    yield server
+    server.stop()

@@ -462,5 +462,31 @@ def stats(obj: Context, as_json: bool) -> None:
         click.echo(f"  {n:>7}  {short(graph)}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Request threads (queries run in separate worker processes).")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the SPARQL endpoint (read-only) on a production WSGI server (waitress).
+
+    Settings come from defaults, a TOML file named by $WHATWORKS_SETTINGS, and
+    WHATWORKS_* variables (docs/server.md).
+    """
+    import waitress
+
+    from whatworks.server import create_app
+
+    try:
+        app = create_app({"store": str(store_location(obj.store_option))})
+    except WhatworksError as exc:
+        _fail(exc)
+    click.echo(f"whatworks {__version__}: SPARQL endpoint at http://{host}:{port}/sparql "
+               "(Ctrl-C to stop)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="whatworks",
+                   clear_untrusted_proxy_headers=True, _quiet=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

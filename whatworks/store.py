@@ -32,6 +32,8 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 OWL_VERSION = "http://www.w3.org/2002/07/owl#versionInfo"
 DCTERMS_MODIFIED = "http://purl.org/dc/terms/modified"
+#: File in the store folder holding the dataset version, rewritten after every change.
+VERSION_MARKER = "WHATWORKS_VERSION"
 
 Triple = tuple[Node, Node, Node]
 
@@ -88,6 +90,7 @@ class EmbeddedStore:
     """The default store: an Oxigraph database in a folder on disk."""
 
     def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = path
         self.location = str(path)
         self.read_only = read_only
         try:
@@ -197,6 +200,12 @@ class EmbeddedStore:
                     )
             self._store.update(" ;\n".join(parts))
             self._store.flush()
+            # Readers in other processes (the server's query workers) watch this file to
+            # know when to reopen their read-only view.
+            marker = self.path / VERSION_MARKER
+            partial = marker.with_name(VERSION_MARKER + ".part")
+            partial.write_text(version, encoding="utf-8")
+            partial.replace(marker)
         except OSError as exc:
             raise StoreError(f"could not write to the store at {self.location}: {exc}") from exc
         except (SyntaxError, ValueError) as exc:

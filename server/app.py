@@ -1,0 +1,98 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from whatworks import __version__
+from whatworks.errors import StoreError
+
+from . import errors
+from .query_worker import QueryPool
+from .settings import Settings
+
+EXTENSION = "whatworks"
+
+
+class _RequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = getattr(g, "request_id", "-")
+        except RuntimeError:  # outside a request
+            record.request_id = "-"
+        return True
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the server for the store in ``config["store"]`` (see :class:`Settings`).
+
+    :raises whatworks.errors.WhatworksError: a bad setting.
+    :raises whatworks.errors.StoreError: there is no store at the configured location.
+    """
+    settings = Settings.load(config)
+    store = Path(settings.store).expanduser()
+    if not (store / "CURRENT").exists():
+        raise StoreError(f"no store at {store}: load some evidence first (`whatworks load`)")
+    app = Flask("whatworks.server")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    pool = QueryPool(store, size=settings.query_workers, queue_timeout=settings.queue_timeout)
+    app.extensions[EXTENSION] = {"settings": settings, "pool": pool, "store": store}
+
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestId())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
+    log = logging.getLogger("whatworks.server")
+    if not log.handlers:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+    @app.before_request
+    def _start() -> None:
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = (
+            supplied
+            if 0 < len(supplied) <= 64 and supplied.isprintable()
+            else uuid.uuid4().hex[:16]
+        )
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        response.headers.setdefault("Server", f"whatworks/{__version__}")
+        if settings.cors_origin:
+            response.headers["Access-Control-Allow-Origin"] = settings.cors_origin
+            response.headers["Access-Control-Expose-Headers"] = "ETag, X-Request-ID"
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info("%s %s %s %.1f ms", request.method, request.path, response.status_code, elapsed)
+        return response
+
+    errors.register(app)
+    from .sparql_protocol import blueprint as sparql
+
+    app.register_blueprint(sparql)
+
+    @app.get("/health")
+    def health() -> Response:
+        from .query_worker import version_marker
+
+        return Response(
+            f'{{"status": "ok", "version": "{version_marker(store)}"}}', mimetype="application/json"
+        )
+
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    settings: Settings = app.extensions[EXTENSION]["settings"]
+    return settings

@@ -1,0 +1,274 @@
+"""``/sparql``: the SPARQL 1.1 Protocol for queries, read-only and bounded.
+
+- GET ``?query=``, POST form-encoded, POST ``application/sparql-query``;
+  ``default-graph-uri`` and ``named-graph-uri`` name graphs of the store (never fetched;
+  unknown graphs are empty); without them the default graph is the union of all graphs.
+- Results as SPARQL JSON/XML/CSV/TSV or Turtle/N-Triples/JSON-LD/RDF-XML/TriG/N-Quads, by
+  ``format`` or ``Accept``; 406 otherwise. GET without a query: the service description.
+- Updates are refused (403), SERVICE is refused unless allow-listed (403), queries are
+  stopped at the time limit (504), results over the size cap fail whole (422), bodies and
+  queries over their limits get 413/414.
+- ETag = dataset version + request; ``If-None-Match`` gives 304 without running anything.
+
+Statuses and messages are documented in docs/server.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, current_app, request
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF
+
+from whatworks import __version__
+
+from .errors import ApiError
+from .negotiation import BOOLEAN_RESULTS, GRAPHS, RESULTS, NotAcceptable, choose
+from .query_worker import (
+    BOOLEAN,
+    GRAPH,
+    SOLUTIONS,
+    Job,
+    QueryBusy,
+    QueryFailed,
+    QueryTimeout,
+    version_marker,
+)
+from .settings import Settings
+from .sparql_text import read_query
+
+blueprint = Blueprint("sparql", __name__)
+log = logging.getLogger("whatworks.server")
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+ALLOW = "GET, HEAD, POST, OPTIONS"
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.query: list[str] = []
+        self.update = False
+        self.default_graphs: list[str] = []
+        self.named_graphs: list[str] = []
+        self.format: str | None = None
+
+    def add(self, pairs: list[tuple[str, str]]) -> None:
+        for name, value in pairs:
+            if name == "query":
+                self.query.append(value)
+            elif name in ("update", "using-graph-uri", "using-named-graph-uri"):
+                self.update = True
+            elif name == "default-graph-uri":
+                self.default_graphs.append(value)
+            elif name == "named-graph-uri":
+                self.named_graphs.append(value)
+            elif name == "format":
+                self.format = value
+
+
+def _pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"the {where} is not valid UTF-8 (byte {exc.start})") from exc
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["whatworks"]["settings"]
+    return settings
+
+
+def _read_request(settings: Settings) -> _Params:
+    params = _Params()
+    params.add(_pairs(request.query_string, "query string"))
+    if request.method == "POST":
+        media = (request.mimetype or "").lower()
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if media == "application/x-www-form-urlencoded":
+            params.add(_pairs(request.get_data(cache=False), "request body"))
+        elif media == "application/sparql-query":
+            if charset not in ("utf-8", "utf8"):
+                raise ApiError(415, f"queries must be sent as UTF-8, not {charset}")
+            try:
+                params.query.append(request.get_data(cache=False).decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise ApiError(400, f"the query is not valid UTF-8 (byte {exc.start})") from exc
+        elif media == "application/sparql-update":
+            params.update = True
+        else:
+            raise ApiError(
+                415,
+                "POST a query as application/x-www-form-urlencoded (query=...) "
+                "or as application/sparql-query; found " + (media or "no Content-Type"),
+            )
+    if params.update:
+        raise ApiError(403, "this endpoint is read-only: SPARQL Update is not accepted")
+    if len(params.query) > 1:
+        raise ApiError(400, "the request has more than one query; send exactly one")
+    if params.query and len(params.query[0]) > settings.max_query_length:
+        status = 414 if request.method == "GET" else 413
+        raise ApiError(status, f"the query is longer than {settings.max_query_length} characters")
+    return params
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def sparql() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    settings = _settings()
+    params = _read_request(settings)
+    if not params.query:
+        if request.method == "POST":
+            raise ApiError(400, "the request has no query")
+        return _service_description(settings, params.format)
+    query = params.query[0]
+    text = read_query(query)
+    if text.update_words and text.form is None:
+        raise ApiError(403, f"this endpoint is read-only: {text.update_words[0]} is an update")
+    for service in text.services:
+        if service is None:
+            raise ApiError(403, "SERVICE with a variable endpoint is not allowed")
+        if service not in settings.service_allowlist:
+            raise ApiError(403, f"SERVICE <{service}> is not allowed on this endpoint")
+    graph = text.form in ("CONSTRUCT", "DESCRIBE")
+    offered = GRAPHS if graph else (BOOLEAN_RESULTS if text.form == "ASK" else RESULTS)
+    try:
+        media = choose(offered, request.accept_mimetypes, params.format, graph=graph)
+    except NotAcceptable as exc:
+        raise ApiError(406, str(exc)) from exc
+    store = current_app.extensions["whatworks"]["store"]
+    version = version_marker(store)
+    digest = hashlib.sha256(
+        "\x00".join([query, media, *params.default_graphs, "|", *params.named_graphs]).encode()
+    ).hexdigest()
+    etag = f'W/"{version}-{digest[:20]}"'
+    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if _matches(request.headers.get("If-None-Match", ""), etag):
+        return Response(status=304, headers=headers)
+    kinds = {SOLUTIONS: media, BOOLEAN: media, GRAPH: media}
+    job = Job(
+        query,
+        kinds,
+        tuple(params.default_graphs),
+        tuple(params.named_graphs),
+        settings.max_result_bytes,
+    )
+    pool = current_app.extensions["whatworks"]["pool"]
+    try:
+        answer = pool.run(job, timeout=settings.query_timeout)
+    except QueryBusy as exc:
+        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
+    except QueryTimeout as exc:
+        raise ApiError(504, str(exc)) from exc
+    except QueryFailed as exc:
+        if exc.kind == "syntax":
+            raise ApiError(400, f"malformed query: {exc}") from exc
+        if exc.kind == "too_large":
+            raise ApiError(
+                422, f"{exc}; add a LIMIT or narrow the query (results are never truncated)"
+            ) from exc
+        if exc.kind == "unacceptable":
+            raise ApiError(406, f"{exc}") from exc
+        if "not allowed" in str(exc) or "SERVICE" in str(exc):
+            raise ApiError(403, str(exc)) from exc
+        log.error("query failed in the engine: %s", exc)
+        raise ApiError(500, "the query failed in the engine; it has been logged") from exc
+    headers["X-Query-Seconds"] = f"{answer.seconds:.4f}"
+    return Response(
+        answer.body, status=200, headers=headers, content_type=_content_type(answer.media_type)
+    )
+
+
+def _content_type(media: str) -> str:
+    textual = (
+        media.startswith("text/")
+        or media.endswith(("json", "xml"))
+        or media in ("application/n-triples", "application/trig", "application/n-quads")
+    )
+    return f"{media}; charset=utf-8" if textual else media
+
+
+def _matches(header: str, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Allow"] = ALLOW
+    response.headers["Access-Control-Allow-Methods"] = ALLOW
+    response.headers["Access-Control-Allow-Headers"] = (
+        "Accept, Content-Type, If-None-Match, X-Request-ID"
+    )
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _service_description(settings: Settings, format_param: str | None) -> Response:
+    try:
+        media = choose(GRAPHS, request.accept_mimetypes, format_param, graph=True)
+    except NotAcceptable as exc:
+        raise ApiError(406, str(exc)) from exc
+    endpoint = URIRef(settings.public_url or request.base_url)
+    graph = Graph()
+    graph.bind("sd", SD)
+    graph.bind("dcterms", DCTERMS)
+    service = BNode("service")
+    dataset = BNode("dataset")
+    default = BNode("default")
+    add = graph.add
+    add((service, RDF.type, SD.Service))
+    add((service, SD.endpoint, endpoint))
+    add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    add((service, SD.feature, SD.UnionDefaultGraph))
+    if settings.service_allowlist:
+        add((service, SD.feature, SD.BasicFederatedQuery))
+    for fmt in (
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "SPARQL_Results_TSV",
+        "Turtle",
+        "N-Triples",
+        "JSON-LD",
+        "RDF_XML",
+        "TriG",
+        "N-Quads",
+    ):
+        add((service, SD.resultFormat, FORMATS[fmt]))
+    add((service, SD.defaultDataset, dataset))
+    add((dataset, RDF.type, SD.Dataset))
+    add((dataset, SD.defaultGraph, default))
+    add((default, RDF.type, SD.Graph))
+    add((service, DCTERMS.title, Literal("whatworks SPARQL endpoint (read-only)")))
+    add(
+        (
+            service,
+            DCTERMS.description,
+            Literal(
+                "EMMIE-coded evidence on children's social care. The default graph is the union of "
+                f"all named graphs. Queries stop after {settings.query_timeout:g} s; results are "
+                f"capped at {settings.max_result_bytes} bytes and never truncated."
+            ),
+        )
+    )
+    add((service, DCTERMS.hasVersion, Literal(f"whatworks {__version__}")))
+    rdflib_format = {
+        "text/turtle": "turtle",
+        "application/n-triples": "nt",
+        "application/ld+json": "json-ld",
+        "application/rdf+xml": "xml",
+        "application/trig": "trig",
+        "application/n-quads": "nquads",
+    }[media]
+    body = graph.serialize(format=rdflib_format, encoding="utf-8")
+    return Response(body, content_type=_content_type(media), headers={"Vary": "Accept"})
