@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .sparql_protocol import blueprint as sparql
 
     app.register_blueprint(sparql)
+    from .api import blueprint as api
+
+    app.register_blueprint(api)
 
     @app.get("/health")
     def health() -> Response:

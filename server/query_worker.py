@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from whatworks.store import VERSION_MARKER
+from whatworks.store import VERSION_MARKER, parameter_functions
 
 #: Result kinds a worker returns.
 SOLUTIONS, BOOLEAN, GRAPH = "solutions", "boolean", "graph"
@@ -61,6 +61,8 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     max_bytes: int = 64 * 1024 * 1024
+    #: Parameters of a catalogue query (read with wwfn:param), as rdflib terms.
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,9 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
                 options["default_graph"] = []
             if job.named_graphs:
                 options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-            result = store.query(job.query, **options)
+            result = store.query(
+                job.query, custom_functions=parameter_functions(job.parameters), **options
+            )
             out: Any = _Capped(job.max_bytes)
             if isinstance(result, ox.QueryBoolean):
                 kind = BOOLEAN

@@ -267,32 +267,85 @@ def _render_report(target: str, problems: list[Problem], warnings: list[Problem]
 
 
 @main.command()
-@click.argument("source", metavar="FILE.rq|-")
+@click.argument("source", metavar="NAME|FILE.rq|-", required=False)
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter of a catalogue query (repeatable).",
+)
+@click.option("--list", "list_queries", is_flag=True, help="List the catalogue's queries.")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "csv", "json", "turtle"]),
     default="table",
     show_default=True,
-    help="table/csv/json for SELECT and ASK; turtle (or json-ld free) for CONSTRUCT.",
+    help="table/csv/json for SELECT and ASK (json: for a catalogue query, the same "
+    "answer as the API); turtle for CONSTRUCT and DESCRIBE.",
 )
 @click.pass_obj
-def query(obj: Context, source: str, fmt: str) -> None:
-    """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) from a file or standard input."""
+def query(
+    obj: Context, source: str | None, params: tuple[str, ...], list_queries: bool, fmt: str
+) -> None:
+    """Run a catalogue query by NAME, or a SPARQL query from a file or standard input (-).
+
+    The project's prefixes (emmie:, wwid:, concept:, prov:, dcterms:, ...) are declared for
+    you. `whatworks query --list` shows the catalogue and its parameters.
+    """
+    from whatworks import catalogue
     from whatworks.namespaces import sparql_prologue
 
+    if list_queries:
+        for entry in catalogue.catalogue().values():
+            click.echo(f"{entry.name}: {entry.summary}")
+            for p in entry.params:
+                extra = f" ({', '.join(p.allowed())})" if p.allowed() else ""
+                click.echo(
+                    f"    --param {p.name}=<{p.type}>{' required' if p.required else ''}{extra}"
+                )
+        return
+    if source is None:
+        raise click.UsageError("give a query NAME, a FILE.rq or - (or --list)")
+    given: dict[str, str] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+        given[key.strip()] = value.strip()
+    named: catalogue.NamedQuery | None = None
     if source == "-":
         text = sys.stdin.read()
-    else:
+    elif source.endswith(".rq") or Path(source).exists():
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             _fail(WhatworksError(f"cannot read {source}: {exc.strerror}"))
+    else:
+        try:
+            named = catalogue.get(source)
+        except WhatworksError as exc:
+            _fail(exc)
+        text = named.text
+    if given and named is None:
+        raise click.UsageError("--param is for catalogue queries (give a query NAME)")
     try:
+        bindings = named.bindings(given) if named is not None else {}
         store = obj.open(read_only=True)
         try:
-            result = store.query(sparql_prologue() + text)
-            _print_result(result, fmt)
+            result = store.query(sparql_prologue() + text, parameters=bindings)
+            if named is not None and fmt == "json" and isinstance(result, ox.QuerySolutions):
+                answer = catalogue.envelope(
+                    named,
+                    given,
+                    store.dataset_version(),
+                    json.loads(result.serialize(format=ox.QueryResultsFormat.JSON) or b"{}"),
+                )
+                click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+            else:
+                _print_result(result, fmt)
         finally:
             store.close()
     except WhatworksError as exc:
@@ -465,8 +518,13 @@ def stats(obj: Context, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int,
-              help="Request threads (queries run in separate worker processes).")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=int,
+    help="Request threads (queries run in separate worker processes).",
+)
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int) -> None:
     """Serve the SPARQL endpoint (read-only) on a production WSGI server (waitress).
@@ -482,10 +540,19 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         app = create_app({"store": str(store_location(obj.store_option))})
     except WhatworksError as exc:
         _fail(exc)
-    click.echo(f"whatworks {__version__}: SPARQL endpoint at http://{host}:{port}/sparql "
-               "(Ctrl-C to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="whatworks",
-                   clear_untrusted_proxy_headers=True, _quiet=True)
+    click.echo(
+        f"whatworks {__version__}: SPARQL endpoint at http://{host}:{port}/sparql (Ctrl-C to stop)",
+        err=True,
+    )
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="whatworks",
+        clear_untrusted_proxy_headers=True,
+        _quiet=True,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

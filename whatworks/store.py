@@ -53,14 +53,14 @@ class Store(Protocol):
 
     location: str
 
-    def query(self, sparql: str, *, substitutions: Mapping[str, Node] | None = None) -> QueryResult:
+    def query(self, sparql: str, *, parameters: Mapping[str, Node] | None = None) -> QueryResult:
         """Run a SPARQL query over the union of all graphs.
 
         :raises StoreError: the query is malformed or the store failed.
         """
 
     def select(
-        self, sparql: str, *, substitutions: Mapping[str, Node] | None = None
+        self, sparql: str, *, parameters: Mapping[str, Node] | None = None
     ) -> list[dict[str, Node]]:
         """Run a SELECT query; each row maps the bound variables to rdflib terms.
 
@@ -108,13 +108,11 @@ class EmbeddedStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def query(self, sparql: str, *, substitutions: Mapping[str, Node] | None = None) -> QueryResult:
-        subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-            ox.Variable(k): to_ox(v) for k, v in (substitutions or {}).items()
-        }
+    def query(self, sparql: str, *, parameters: Mapping[str, Node] | None = None) -> QueryResult:
+        functions = parameter_functions(parameters or {})
         try:
             return self._store.query(
-                sparql, use_default_graph_as_union=True, substitutions=subs or None
+                sparql, use_default_graph_as_union=True, custom_functions=functions
             )
         except SyntaxError as exc:
             raise StoreError(f"malformed SPARQL query: {exc}") from exc
@@ -122,9 +120,9 @@ class EmbeddedStore:
             raise StoreError(f"the store failed to answer: {exc}") from exc
 
     def select(
-        self, sparql: str, *, substitutions: Mapping[str, Node] | None = None
+        self, sparql: str, *, parameters: Mapping[str, Node] | None = None
     ) -> list[dict[str, Node]]:
-        result = self.query(sparql, substitutions=substitutions)
+        result = self.query(sparql, parameters=parameters)
         if not isinstance(result, ox.QuerySolutions):
             raise StoreError("expected a SELECT query")
         names = [v.value for v in result.variables]
@@ -243,6 +241,22 @@ def _statement(triple: Triple) -> str:
     if isinstance(s, BNode) or isinstance(o, BNode):
         raise ValueError("blank nodes cannot be stored: skolemize them first")
     return f"{to_ox(s)} {to_ox(p)} {to_ox(o)} ."
+
+
+#: The SPARQL function through which named queries read their parameters:
+#: ``BIND(wwfn:param("outcome") AS ?outcome)`` binds ?outcome to the parameter's RDF term,
+#: or leaves it unbound when the parameter was not given. Values are never pasted into text.
+PARAM_FUNCTION = "https://w3id.org/whatworks/fn#param"
+
+
+def parameter_functions(parameters: Mapping[str, Node]) -> dict[ox.NamedNode, Any]:
+    """pyoxigraph ``custom_functions`` that expose ``parameters`` to a query."""
+    terms = {name: to_ox(value) for name, value in parameters.items()}
+
+    def param(name: object) -> Any:
+        return terms.get(getattr(name, "value", ""))
+
+    return {ox.NamedNode(PARAM_FUNCTION): param}
 
 
 def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
