@@ -183,12 +183,13 @@ def validate(
     shapes = Graph()
     shapes.addN((s, p, o, shapes) for s, p, o in shape_triples)
 
-    # Validate a copy: pySHACL never sees (or can change) the caller's graphs, and the
-    # copy is the graph that parses each SPARQL constraint only once.
-    target = _QueryCachingGraph()
-    _copy(data, target)
-    if context is not None:
-        _copy(context, target)
+    # Validate through a view that shares the caller's triple store (no copy: copying
+    # was a third of the time at 100k triples) and parses each SPARQL constraint only once.
+    # With inference off pySHACL only reads the data graph. Context triples are added for
+    # the run and removed afterwards, leaving the caller's graph as it was.
+    target = _QueryCachingGraph(store=data.store, identifier=data.identifier)
+    added = [t for t in context.triples((None, None, None)) if t not in data] if context else []
+    target.addN((s, p, o, target) for s, p, o in added)
 
     try:
         _conforms, report_graph, _text = pyshacl.validate(
@@ -204,6 +205,9 @@ def validate(
         )
     except ReportableRuntimeError as exc:
         raise ValidatorError(f"pySHACL could not validate: {exc}") from exc
+    finally:
+        for triple in added:
+            target.remove(triple)
     if not isinstance(report_graph, Graph):
         raise ValidatorError(f"pySHACL returned no results graph: {report_graph!r}")
 
@@ -244,10 +248,6 @@ def _shapes() -> tuple[tuple[_Triple, ...], Mapping[URIRef, str]]:
         if isinstance(shape, URIRef)
     }
     return tuple(graph.triples((None, None, None))), MappingProxyType(ids)
-
-
-def _copy(source: Graph, target: Graph) -> None:
-    target.addN((s, p, o, target) for s, p, o in source.triples((None, None, None)))
 
 
 def _read_results(report: Graph, shape_ids: Mapping[URIRef, str]) -> list[ValidationResult]:
