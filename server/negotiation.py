@@ -4,6 +4,7 @@ wildcards), else a default. What cannot be served gets a 406 with the list of wh
 from __future__ import annotations
 
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 #: Media types per result kind, in order of preference when the client does not mind.
 RESULTS = (
@@ -24,8 +25,9 @@ GRAPHS = (
 
 #: Short names accepted by the ``format`` parameter.
 FORMAT_NAMES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
+    # "json" and "xml" mean the SPARQL results, or JSON-LD / RDF/XML for a graph (aliases)
+    "json": "application/json",
+    "xml": "application/xml",
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",
     "turtle": "text/turtle",
@@ -39,6 +41,8 @@ FORMAT_NAMES = {
     "trig": "application/trig",
     "nquads": "application/n-quads",
     "nq": "application/n-quads",
+    # Turtle is N3 (SPARQLWrapper sends format=n3 with its N3 return format)
+    "n3": "text/turtle",
 }
 
 #: Common aliases clients send, and the type they mean per result kind.
@@ -48,6 +52,8 @@ ALIASES = {
     "text/xml": ("application/sparql-results+xml", "application/rdf+xml"),
     "text/plain": (None, "application/n-triples"),
     "application/x-turtle": (None, "text/turtle"),
+    "text/n3": (None, "text/turtle"),
+    "text/rdf+n3": (None, "text/turtle"),
 }
 
 
@@ -67,12 +73,18 @@ def choose(
     :raises NotAcceptable: the ``format`` or ``Accept`` asks only for what is not offered.
     """
     if format_param:
-        wanted = FORMAT_NAMES.get(format_param.lower(), format_param.lower())
-        wanted = _alias(wanted, graph) or wanted
-        if wanted in offered:
-            return wanted
-        raise NotAcceptable(offered)
-    if not accept:
+        name = format_param.strip().lower()
+        if name in FORMAT_NAMES or "/" not in name:
+            wanted = FORMAT_NAMES.get(name, name)
+            wanted = _alias(wanted, graph) or wanted
+            if wanted in offered:
+                return wanted
+            raise NotAcceptable(offered)
+        # A media type, or a list of them as in Accept (SPARQLWrapper sends its Accept here).
+        accept = parse_accept_header(name, MIMEAccept)
+        if not accept:
+            raise NotAcceptable(offered)
+    elif not accept:
         return offered[0]
     candidates = list(offered) + [a for a in ALIASES if _alias(a, graph) in offered]
     best = accept.best_match(candidates)

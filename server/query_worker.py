@@ -61,6 +61,10 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     max_bytes: int = 64 * 1024 * 1024
+    #: The query text names its own dataset (FROM / FROM NAMED): no union default graph.
+    query_dataset: bool = False
+    #: Base IRI for relative IRIs in the query (the endpoint's URL).
+    base_iri: str | None = None
     #: Parameters of a catalogue query (read with wwfn:param), as rdflib terms.
     parameters: dict[str, Any] = field(default_factory=dict)
 
@@ -132,15 +136,14 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
             if store is None or current != marker:
                 store = ox.Store.read_only(store_path)
                 marker = current
-            options: dict[str, Any] = {}
-            if job.default_graphs:
+            options: dict[str, Any] = {"base_iri": job.base_iri}
+            if job.default_graphs or job.named_graphs:
+                # The protocol's dataset replaces the query's FROM / FROM NAMED entirely.
                 options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-            elif not job.named_graphs:
-                options["use_default_graph_as_union"] = True
-            else:
-                options["default_graph"] = []
-            if job.named_graphs:
                 options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            elif not job.query_dataset:
+                # (Setting this would also override the query's own FROM / FROM NAMED.)
+                options["use_default_graph_as_union"] = True
             result = store.query(
                 job.query, custom_functions=parameter_functions(job.parameters), **options
             )
@@ -247,8 +250,13 @@ class QueryPool:
         with self._lock:
             self._all.discard(worker)
             self.killed += 1
+
         # Spawning takes a moment (a fresh interpreter): do it off the request's thread.
-        threading.Thread(target=lambda: self._idle.put(self._spawn()), daemon=True).start()
+        def respawn() -> None:
+            worker.process.join(timeout=10)  # reap the killed one: leave no zombie behind
+            self._idle.put(self._spawn())
+
+        threading.Thread(target=respawn, daemon=True).start()
 
     def close(self) -> None:
         with self._lock:

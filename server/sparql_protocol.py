@@ -20,6 +20,7 @@ import logging
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
+from pyoxigraph import NamedNode
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
@@ -113,6 +114,11 @@ def _read_request(settings: Settings) -> _Params:
     if params.query and len(params.query[0]) > settings.max_query_length:
         status = 414 if request.method == "GET" else 413
         raise ApiError(status, f"the query is longer than {settings.max_query_length} characters")
+    for graph in (*params.default_graphs, *params.named_graphs):
+        try:
+            NamedNode(graph)
+        except ValueError as exc:
+            raise ApiError(400, f"the graph name {graph!r} is not an IRI: {exc}") from exc
     return params
 
 
@@ -128,11 +134,13 @@ def sparql() -> Response:
         return _service_description(settings, params.format)
     query = params.query[0]
     text = read_query(query)
-    if text.update_words and text.form is None:
+    if text.update_words:
         raise ApiError(403, f"this endpoint is read-only: {text.update_words[0]} is an update")
     for service in text.services:
         if service is None:
-            raise ApiError(403, "SERVICE with a variable endpoint is not allowed")
+            raise ApiError(
+                403, "SERVICE whose endpoint is not written as a full IRI is not allowed"
+            )
         if service not in settings.service_allowlist:
             raise ApiError(403, f"SERVICE <{service}> is not allowed on this endpoint")
     graph = text.form in ("CONSTRUCT", "DESCRIBE")
@@ -143,9 +151,9 @@ def sparql() -> Response:
         raise ApiError(406, str(exc)) from exc
     store = current_app.extensions["whatworks"]["store"]
     version = version_marker(store)
-    digest = hashlib.sha256(
-        "\x00".join([query, media, *params.default_graphs, "|", *params.named_graphs]).encode()
-    ).hexdigest()
+    base = settings.public_url or request.base_url  # relative IRIs resolve against it
+    parts = [query, media, base, *params.default_graphs, "|", *params.named_graphs]
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
     etag = f'W/"{version}-{digest[:20]}"'
     headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
     if _matches(request.headers.get("If-None-Match", ""), etag):
@@ -157,6 +165,8 @@ def sparql() -> Response:
         tuple(params.default_graphs),
         tuple(params.named_graphs),
         settings.max_result_bytes,
+        query_dataset=text.dataset_clause,
+        base_iri=base,
     )
     pool = current_app.extensions["whatworks"]["pool"]
     try:

@@ -1,9 +1,20 @@
 """What a SPARQL request is, read from its text before any engine sees it.
 
-A small lexer (comments, strings, IRIs, variables and prefixed names are skipped whole) is
-enough to tell the query form (to negotiate the response format), whether it is an update
-(refused: the endpoint is read-only) and which SERVICE endpoints it calls (refused unless
-allow-listed). It does not validate the query; the engine does that.
+A small lexer (comments, strings, IRIs, variables and prefixed names are read whole) is
+enough to tell the query form (to negotiate the response format), whether the text is an
+update (refused: the endpoint is read-only), whether it names its own dataset (``FROM``)
+and which SERVICE endpoints it calls (refused unless allow-listed). It does not validate
+the query; the engine does that.
+
+The SERVICE check is a security boundary (the engine really calls the endpoint), so it
+must not read less code than the engine does. One character is ambiguous to a lexer: ``<``
+starts an IRI, or it is the less-than operator, and read the wrong way the rest of an
+"IRI" such as ``<1)#>`` or ``<'>`` opens a comment or a string that hides what follows.
+So the SERVICE check follows *every* reading: at each ``<`` that could start an IRI it
+reads on both ways, and a SERVICE found in any reading counts (positions already read are
+not read again, so this stays linear). Escapes are read as the engine reads them (``\\u``
+in IRIs, ``\\'`` or ``\\#`` in prefixed names), and ``SERVICE:x {`` is the keyword and
+the endpoint ``:x``.
 """
 
 from __future__ import annotations
@@ -13,14 +24,15 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(
     r"""
-    (?P<comment>\#[^\n\r]*)
+    (?P<space>\s+)
+  | (?P<comment>\#[^\n\r]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)
-  | (?P<pname>[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7-\uFFFF]*:[\w.\-:%\\\u00B7-\uFFFF]*|:[\w.\-:%\\]*)
+  | (?P<pname>(?:[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7-\uFFFF]*)?:(?:[\w.\-:%\u00B7-\uFFFF]|\\.)*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<other>\S)
+  | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -33,37 +45,124 @@ UPDATE_WORDS = frozenset(
 
 @dataclass(frozen=True)
 class QueryText:
-    """What the lexer found: the form, update keywords, SERVICE endpoints (None = a variable)."""
+    """What the lexer found.
+
+    ``form``: SELECT, ASK, CONSTRUCT, DESCRIBE or None. ``update_words``: update keywords
+    before any query form (so the text is an update). ``services``: each SERVICE endpoint,
+    as an absolute IRI when the text gives one plainly, else None (a variable, or an IRI
+    that cannot be checked). ``dataset_clause``: the text has FROM or FROM NAMED.
+    """
 
     form: str | None
     update_words: tuple[str, ...]
     services: tuple[str | None, ...]
+    dataset_clause: bool = False
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    value: str
+    end: int
+
+    @property
+    def keyword(self) -> str:
+        return self.value.upper() if self.kind == "word" else ""
+
+
+def _token_at(text: str, position: int) -> _Token | None:
+    """The next significant token at or after ``position`` (reading ``<`` as an IRI when it
+    can be one), or None at the end."""
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        assert match is not None  # "other" matches any character
+        position = match.end()
+        if match.lastgroup not in ("space", "comment"):
+            return _Token(match.lastgroup or "other", match.group(), position)
+    return None
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens = []
+    token = _token_at(text, 0)
+    while token is not None:
+        tokens.append(token)
+        token = _token_at(text, token.end)
+    return tokens
 
 
 def read_query(text: str) -> QueryText:
     """Lex ``text``: its query form, any update keywords before it, its SERVICE calls."""
     form: str | None = None
     updates: list[str] = []
-    services: list[str | None] = []
-    expect_service = False
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup
-        value = match.group()
-        if kind in ("comment", "string"):
+    prefixes: dict[str, str | None] = {}
+    dataset = False
+    tokens = _tokens(text)
+    for index, token in enumerate(tokens):
+        word = token.keyword
+        if form is None and word == "PREFIX" and index + 2 < len(tokens):
+            name, iri = tokens[index + 1], tokens[index + 2]
+            if name.kind == "pname" and name.value.endswith(":"):
+                prefixes[name.value[:-1]] = _absolute(iri)
+        elif word == "FROM":
+            dataset = True
+        elif form is None and word in QUERY_FORMS:
+            form = word
+        elif form is None and word in UPDATE_WORDS:
+            updates.append(word)
+    return QueryText(form, tuple(updates), _services(text, prefixes), dataset)
+
+
+def _services(text: str, prefixes: dict[str, str | None]) -> tuple[str | None, ...]:
+    """The endpoint of every SERVICE call in any reading of ``text`` (see the module doc)."""
+    found: list[str | None] = []
+    seen: set[int] = set()
+    todo = [0]
+    while todo:
+        position = todo.pop()
+        if position in seen:
             continue
-        if expect_service:
-            if kind == "word" and value.upper() == "SILENT":
-                continue
-            services.append(value[1:-1] if kind == "iri" else None)
-            expect_service = False
+        seen.add(position)
+        token = _token_at(text, position)
+        if token is None:
             continue
-        if kind != "word":
-            continue
-        upper = value.upper()
-        if upper == "SERVICE":
-            expect_service = True
-        elif form is None and upper in QUERY_FORMS:
-            form = upper
-        elif form is None and upper in UPDATE_WORDS:
-            updates.append(upper)
-    return QueryText(form, tuple(updates), tuple(services))
+        todo.append(token.end)
+        if token.kind == "iri":  # or "<" the operator: read on from just after it too
+            todo.append(token.end - len(token.value) + 1)
+        found.extend(_service_call(text, token, prefixes))
+    return tuple(dict.fromkeys(found))
+
+
+def _service_call(text: str, token: _Token, prefixes: dict[str, str | None]) -> list[str | None]:
+    """If ``token`` starts ``SERVICE [SILENT] endpoint {``: [the endpoint] (None: unknown);
+    else []."""
+    if token.keyword == "SERVICE":
+        target = _token_at(text, token.end)
+        if target is not None and target.keyword == "SILENT":
+            target = _token_at(text, target.end)
+    elif token.kind == "pname" and token.value[:8].upper() == "SERVICE:":
+        # "SERVICE:x {": the engine reads the keyword, then ":x"
+        target = _Token("pname", token.value[7:], token.end)
+    else:
+        return []
+    if target is None or target.kind not in ("iri", "pname", "var"):
+        return []  # not a SERVICE call in this reading
+    after = _token_at(text, target.end)
+    if after is None or after.value != "{":
+        return []  # not a SERVICE call in this reading
+    if target.kind == "pname":
+        prefix, _, local = target.value.partition(":")
+        if prefix.upper() == "SILENT":  # "SERVICE SILENT:x": SILENT, then ":x"
+            prefix = ""
+        namespace = prefixes.get(prefix)
+        if namespace is None or "\\" in local or "%" in local:
+            return [None]
+        return [namespace + local]
+    return [_absolute(target)]
+
+
+def _absolute(token: _Token) -> str | None:
+    """An IRI token's text if it is absolute and has no escapes, else None (unknown)."""
+    if token.kind != "iri" or "\\" in token.value or ":" not in token.value:
+        return None
+    return token.value[1:-1]

@@ -137,13 +137,18 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.sparql = self.url + "/sparql"
         exe = Path(sys.executable).with_name("whatworks")
-        self.process = subprocess.Popen(
-            [str(exe), "--store", str(store), "serve", "--port", str(self.port)],
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Logs go to a file, not a pipe: an unread pipe fills up and stalls the server.
+        import tempfile
+
+        self.log = Path(tempfile.mkstemp(prefix="whatworks-server-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(exe), "--store", str(store), "serve", "--port", str(self.port)],
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         self._wait()
 
     def _wait(self) -> None:
@@ -153,10 +158,7 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    "the server exited: "
-                    + (self.process.stderr.read() if self.process.stderr else "")
-                )
+                raise RuntimeError("the server exited: " + self.log.read_text())
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=1):
                     return
@@ -165,13 +167,16 @@ class LiveServer:
         raise RuntimeError("the server did not start within 60 s")
 
     def stop(self) -> str:
+        """Stop the server; return its log."""
         self.process.terminate()
         try:
-            _, err = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, err = self.process.communicate()
-        return err
+            self.process.wait()
+        text = self.log.read_text()
+        self.log.unlink(missing_ok=True)
+        return text
 
 
 @pytest.fixture(scope="session")
