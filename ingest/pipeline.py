@@ -18,6 +18,7 @@ from rdflib import RDF, BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
 
+from whatworks.derived import DERIVED_GRAPH, derive
 from whatworks.errors import InputError, Problem, ValidationFailed
 from whatworks.namespaces import ID, provenance_graph, resource, source_graph
 from whatworks.store import Store
@@ -391,7 +392,8 @@ def ingest(
 ) -> IngestReport:
     """Ingest files into ``store``: each becomes one named graph with provenance beside it.
 
-    Nothing is written unless every file reads, maps and validates.
+    Nothing is written unless every file reads, maps and validates. Afterwards the derived
+    graph (pooled estimates and EMMIE ratings, :mod:`whatworks.derived`) is recomputed.
 
     :raises InputError: see :func:`prepare`.
     :raises ValidationFailed: see :func:`prepare`.
@@ -408,7 +410,10 @@ def ingest(
         graphs[provenance_graph(source.graph_iri)] = build_provenance(
             source.graph_iri, source.file, source.origins(), started=started, ended=ended
         )
-    version = store.replace_graphs(graphs)
+    store.replace_graphs(graphs)
+    # Derived results (pooled estimates, EMMIE ratings) follow the evidence: recomputed from
+    # the store as it now is, and written as one more transaction.
+    version = store.replace_graphs({DERIVED_GRAPH: derive(store)})
     return IngestReport(
         graphs=tuple(s.graph_iri for s in sources),
         records=sum(len(s.records) or len(s.origins()) for s in sources),

@@ -35,6 +35,7 @@ PROV = "http://www.w3.org/ns/prov#"
 # here on purpose: the ontology must hold exactly these.
 LADDER = {"0", "1", "2", "3", "4"}
 SPEC_SCHEMES: dict[str, set[str]] = {
+    "pooling-method": {"dersimonian_laird", "reml"},
     "intervention-type": {
         "skills_training", "service_integration", "practice_change", "therapeutic_approach",
         "structure_change", "family_meetings", "family_finances", "mentoring",

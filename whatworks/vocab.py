@@ -28,6 +28,7 @@ class EMMIE(DefinedNamespace):
     EconomicEvidence: URIRef  # economic evidence
     EffectEstimate: URIRef  # effect estimate
     EmmieCoding: URIRef  # EMMIE coding
+    EmmieRating: URIRef  # EMMIE rating
     EvidenceItem: URIRef  # evidence item
     Facilitator: URIRef  # facilitator
     Finding: URIRef  # finding
@@ -37,6 +38,7 @@ class EMMIE(DefinedNamespace):
     Mechanism: URIRef  # mechanism
     Moderator: URIRef  # moderator
     OutcomeMeasure: URIRef  # outcome measure
+    PooledEstimate: URIRef  # pooled estimate
     Population: URIRef  # population
     ReportedStatistic: URIRef  # reported statistic
     SourceRow: URIRef  # source row
@@ -51,6 +53,7 @@ class EMMIE(DefinedNamespace):
     area: URIRef  # area
     associationDirection: URIRef  # association direction
     authors: URIRef  # authors
+    bestQualityLevel: URIRef  # best quality level
     ciLevel: URIRef  # confidence level
     ciLower: URIRef  # lower confidence limit
     ciUpper: URIRef  # upper confidence limit
@@ -70,15 +73,18 @@ class EMMIE(DefinedNamespace):
     economicKind: URIRef  # kind of economic evidence
     effectEstimate: URIRef  # has effect estimate
     evaluates: URIRef  # evaluates
+    evidencePresent: URIRef  # evidence present
     evidenceSummary: URIRef  # evidence summary
     factor: URIRef  # factor
     factorRole: URIRef  # factor role
     followUpMonths: URIRef  # follow-up in months
     forDimension: URIRef  # for dimension
     fromStudy: URIRef  # from study
+    i2: URIRef  # I squared
     interventionGroupValue: URIRef  # intervention group value
     interventionType: URIRef  # intervention type
     isProxy: URIRef  # is a proxy
+    k: URIRef  # number of pooled estimates
     key: URIRef  # key
     level: URIRef  # level of intervention
     maxAge: URIRef  # maximum age
@@ -94,10 +100,16 @@ class EMMIE(DefinedNamespace):
     pValue: URIRef  # p-value
     periodEnd: URIRef  # period end
     periodStart: URIRef  # period start
+    poolingMethod: URIRef  # pooling method
+    pools: URIRef  # pools
     population: URIRef  # has population
+    predictionLower: URIRef  # lower prediction limit
+    predictionUpper: URIRef  # upper prediction limit
     priceYear: URIRef  # price year
     proportion: URIRef  # proportion
     publicationYear: URIRef  # publication year
+    q: URIRef  # Cochran's Q
+    qPValue: URIRef  # p-value of Cochran's Q
     qualityLevel: URIRef  # evidence quality level
     qualityRank: URIRef  # quality rank
     question: URIRef  # question
@@ -114,7 +126,9 @@ class EMMIE(DefinedNamespace):
     sheetName: URIRef  # sheet name
     standardError: URIRef  # standard error
     statistic: URIRef  # statistic
+    studyCount: URIRef  # number of studies
     summary: URIRef  # summary
+    tau2: URIRef  # between-study variance (tau squared)
     trendDirection: URIRef  # trend direction
     unit: URIRef  # unit
     value: URIRef  # value
@@ -241,6 +255,10 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "entry": _CONCEPT["outcome/entry"],
         "re-entry": _CONCEPT["outcome/re-entry"],
         "reunification": _CONCEPT["outcome/reunification"],
+    },
+    "pooling-method": {
+        "dersimonian_laird": _CONCEPT["pooling-method/dersimonian_laird"],
+        "reml": _CONCEPT["pooling-method/reml"],
     },
     "setting": {
         "children_services": _CONCEPT["setting/children_services"],

@@ -1,0 +1,440 @@
+"""Results derived from the evidence in the store: pooled estimates and EMMIE ratings.
+
+:func:`derive` reads the evidence with SPARQL and returns the triples of the derived graph
+(:data:`DERIVED_GRAPH`), to be stored beside the sources and recomputed whenever they change:
+
+- an ``emmie:PooledEstimate`` for every intervention × outcome × measure family with
+  estimates from two or more studies, by REML and by DerSimonian–Laird
+  (:mod:`whatworks.meta_analysis`; rules in ``docs/meta-analysis.md``);
+- an ``emmie:EmmieRating`` for every intervention × outcome × EMMIE dimension (rules in
+  ``docs/emmie-ratings.md``).
+
+Every derived resource says how it was computed (``prov:wasGeneratedBy`` an activity that
+names the method and software), when (``prov:generatedAtTime``) and from what
+(``emmie:pools`` / ``prov:wasDerivedFrom``). IRIs are minted under the base of the
+intervention they are about, so synthetic evidence gives synthetic results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rdflib import RDF, RDFS, XSD, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from . import __version__
+from .meta_analysis import (
+    MEASURE_LABELS,
+    Estimate,
+    MetaAnalysisError,
+    PooledResult,
+    pool,
+)
+from .namespaces import GRAPH, ID, OBO, concept
+from .store import Store, Triple
+from .vocab import EMMIE, SCHEMES
+
+__all__ = ["DERIVED_GRAPH", "PoolingGroup", "derive", "pooling_groups"]
+
+#: The named graph the derived results are stored in.
+DERIVED_GRAPH = URIRef(f"{GRAPH}derived")
+
+PROV = Namespace("http://www.w3.org/ns/prov#")
+
+#: Pooling method code (concept of the pooling-method scheme) → (method, STATO class of the
+#: activity, words for labels).
+METHODS: dict[str, tuple[str, URIRef, str]] = {
+    "reml": ("REML", OBO.STATO_0000155, "restricted maximum likelihood (REML)"),
+    "dersimonian_laird": ("DL", OBO.STATO_0000431, "DerSimonian-Laird"),
+}
+
+#: The statistic concept of a pooled estimate whose findings use different statistics of one
+#: family (smd and hedges_g).
+FAMILY_STATISTIC: dict[str, str] = {
+    "OR": "odds_ratio",
+    "RR": "risk_ratio",
+    "HR": "hazard_ratio",
+    "SMD": "smd",
+    "MD": "mean_difference",
+    "RD": "risk_difference",
+}
+
+DIMENSIONS = tuple(SCHEMES["emmie-dimension"])
+
+_PREFIXES = """
+PREFIX emmie: <https://w3id.org/whatworks/emmie#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+FINDINGS_QUERY = (
+    _PREFIXES
+    + """
+SELECT ?finding ?study ?intervention ?outcome ?statistic ?value ?se ?lower ?upper ?level
+       ?study_label ?intervention_label
+WHERE {
+  ?finding a emmie:Finding ;
+      emmie:aboutIntervention ?intervention ;
+      emmie:outcome ?outcome ;
+      emmie:fromStudy ?study ;
+      emmie:effectEstimate ?estimate .
+  ?estimate emmie:statistic ?statistic ;
+      emmie:value ?value .
+  # A proxy (maltreatment re-reports standing in for entry to care) measures something
+  # else: it is never pooled with measures of care itself.
+  FILTER NOT EXISTS { ?finding emmie:outcomeMeasure/emmie:isProxy true }
+  OPTIONAL { ?estimate emmie:standardError ?se }
+  OPTIONAL { ?estimate emmie:ciLower ?lower }
+  OPTIONAL { ?estimate emmie:ciUpper ?upper }
+  OPTIONAL { ?estimate emmie:ciLevel ?level }
+  OPTIONAL { ?study rdfs:label ?study_label }
+  OPTIONAL { ?intervention rdfs:label ?intervention_label }
+}
+"""
+)
+
+_DIMENSION = "https://w3id.org/whatworks/concept/emmie-dimension/"
+
+EVIDENCE_QUERY = (
+    _PREFIXES
+    + f"""
+SELECT ?item ?study ?intervention ?outcome ?dimension ?level ?intervention_label
+WHERE {{
+  {{
+    ?item a emmie:EmmieCoding ;
+        emmie:dimension ?dimension .
+    OPTIONAL {{ ?item emmie:qualityLevel ?level }}
+  }}
+  UNION {{ ?item a emmie:Finding . BIND(<{_DIMENSION}effect> AS ?dimension) }}
+  UNION {{ ?item a emmie:Mechanism . BIND(<{_DIMENSION}mechanism> AS ?dimension) }}
+  UNION {{ ?item a emmie:CMOConfiguration . BIND(<{_DIMENSION}mechanism> AS ?dimension) }}
+  UNION {{ ?item a emmie:Moderator . BIND(<{_DIMENSION}moderators> AS ?dimension) }}
+  UNION {{ ?item a emmie:ImplementationFactor . BIND(<{_DIMENSION}implementation> AS ?dimension) }}
+  UNION {{ ?item a emmie:EconomicEvidence . BIND(<{_DIMENSION}economic> AS ?dimension) }}
+  ?item emmie:aboutIntervention ?intervention ;
+      emmie:fromStudy ?study .
+  OPTIONAL {{ ?item emmie:outcome ?outcome }}
+  OPTIONAL {{ ?intervention rdfs:label ?intervention_label }}
+}}
+"""
+)
+
+
+@dataclass(frozen=True)
+class PoolingGroup:
+    """Estimates that may be pooled: one intervention, one outcome, one measure family, at
+    most one finding per study (each estimate's ``source`` is its finding's IRI)."""
+
+    intervention: URIRef
+    outcome: URIRef
+    measure: str
+    intervention_label: str
+    statistics: frozenset[URIRef]
+    estimates: tuple[Estimate, ...]
+
+
+def derive(store: Store, *, generated_at: datetime | None = None) -> list[Triple]:
+    """The triples of the derived graph for the evidence in ``store``.
+
+    ``generated_at`` (default: now, in UTC, to the second) is recorded as the
+    ``prov:generatedAtTime`` of every result. The triples are sorted, so the same evidence
+    and time give the same list.
+
+    :raises StoreError: a query failed.
+    """
+    when = (generated_at or datetime.now(UTC)).replace(microsecond=0)
+    triples: set[Triple] = set()
+    for group in pooling_groups(store):
+        triples.update(_pooled_triples(group, when))
+    triples.update(_rating_triples(store.select(EVIDENCE_QUERY), when))
+    return sorted(triples)
+
+
+def pooling_groups(store: Store) -> list[PoolingGroup]:
+    """Every intervention × outcome × measure family with usable estimates from two or more
+    studies, in a stable order.
+
+    A finding is usable when its statistic is poolable (not a percent change or a
+    percentage-point difference) and its estimate has a standard error or a complete
+    interval that contains it. A study with several usable findings in one group
+    contributes its most precise one (smallest standard error).
+
+    :raises StoreError: the query failed.
+    """
+    Candidate = tuple[float, str, Estimate, URIRef]
+    chosen: dict[tuple[URIRef, URIRef, str], dict[URIRef, Candidate]] = defaultdict(dict)
+    labels: dict[URIRef, str] = {}
+    seen: set[URIRef] = set()
+    for row in store.select(FINDINGS_QUERY):
+        finding, statistic = row["finding"], row["statistic"]
+        intervention, outcome, study = row["intervention"], row["outcome"], row["study"]
+        if not all(
+            isinstance(term, URIRef) for term in (finding, statistic, intervention, outcome, study)
+        ):
+            continue
+        assert isinstance(finding, URIRef) and isinstance(statistic, URIRef)
+        assert isinstance(intervention, URIRef) and isinstance(outcome, URIRef)
+        assert isinstance(study, URIRef)
+        if finding in seen:
+            continue  # a finding with a repeated value is used once (SHACL refuses those)
+        seen.add(finding)
+        estimate = _estimate(row)
+        if estimate is None:
+            continue
+        labels[intervention] = str(row.get("intervention_label") or _last(intervention))
+        key = (intervention, outcome, estimate.measure)
+        candidate = (estimate.analysis_se, str(finding), estimate, statistic)
+        current = chosen[key].get(study)
+        if current is None or candidate[:2] < current[:2]:
+            chosen[key][study] = candidate
+    groups = []
+    for key in sorted(chosen):
+        candidates = sorted(chosen[key].values(), key=lambda c: c[1])
+        if len(candidates) < 2:
+            continue
+        groups.append(
+            PoolingGroup(
+                intervention=key[0],
+                outcome=key[1],
+                measure=key[2],
+                intervention_label=labels[key[0]],
+                statistics=frozenset(c[3] for c in candidates),
+                estimates=tuple(c[2] for c in candidates),
+            )
+        )
+    return groups
+
+
+def _estimate(row: Mapping[str, Node]) -> Estimate | None:
+    statistic = row["statistic"]
+    code = _last(statistic) if isinstance(statistic, URIRef) else ""
+    try:
+        return Estimate(
+            str(row.get("study_label") or _last(row["finding"])),
+            code,
+            _number(row["value"]),  # type: ignore[arg-type]
+            se=_number(row.get("se")),
+            ci_lower=_number(row.get("lower")),
+            ci_upper=_number(row.get("upper")),
+            ci_level=_number(row.get("level")) or 0.95,
+            source=str(row["finding"]),
+        )
+    except (MetaAnalysisError, TypeError):
+        # Not poolable: an unpoolable statistic, no standard error or interval, or values
+        # an estimate cannot have. Such findings stay in the graph; they are not pooled.
+        return None
+
+
+def _number(term: Node | None) -> float | None:
+    if not isinstance(term, Literal):
+        return None
+    try:
+        value = float(term.toPython())
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _pooled_triples(group: PoolingGroup, when: datetime) -> list[Triple]:
+    base, key = _base_and_key(group.intervention)
+    outcome_code = _last(group.outcome)
+    statistic = (
+        next(iter(group.statistics))
+        if len(group.statistics) == 1
+        else concept("statistic", FAMILY_STATISTIC[group.measure])
+    )
+    out: list[Triple] = []
+    for code, (method, stato_class, method_words) in METHODS.items():
+        try:
+            result = pool(group.estimates, method=method)  # type: ignore[arg-type]
+        except MetaAnalysisError:
+            continue  # e.g. the estimator did not converge: no pooled estimate
+        iri = URIRef(f"{base}pooled/{key}/{outcome_code}/{group.measure.lower()}/{code}")
+        activity = URIRef(f"{base}activity/meta-analysis/{code}")
+        label = (
+            f"Pooled {MEASURE_LABELS[group.measure]}, {group.intervention_label}, "
+            f"{outcome_code}: {method} random effects, k = {result.k}"
+        )
+        out += [
+            (iri, RDF.type, EMMIE.PooledEstimate),
+            (iri, RDFS.label, Literal(label)),
+            (iri, EMMIE.aboutIntervention, group.intervention),
+            (iri, EMMIE.outcome, group.outcome),
+            (iri, EMMIE.statistic, statistic),
+            (iri, EMMIE.poolingMethod, concept("pooling-method", code)),
+            *_result_triples(iri, result),
+            *((iri, EMMIE.pools, URIRef(e.source)) for e in group.estimates),
+            (iri, PROV.wasGeneratedBy, activity),
+            (iri, PROV.generatedAtTime, Literal(when)),
+            (activity, RDF.type, PROV.Activity),
+            (activity, RDF.type, stato_class),
+            (
+                activity,
+                RDFS.label,
+                Literal(
+                    f"Random-effects meta-analysis, {method_words}, computed with "
+                    f"{result.software} by whatworks {__version__}"
+                ),
+            ),
+        ]
+    return out
+
+
+def _result_triples(iri: URIRef, result: PooledResult) -> list[Triple]:
+    return [
+        (iri, EMMIE.value, _decimal(result.estimate)),
+        (iri, EMMIE.standardError, _decimal(result.se)),
+        (iri, EMMIE.ciLower, _decimal(result.ci_lower)),
+        (iri, EMMIE.ciUpper, _decimal(result.ci_upper)),
+        (iri, EMMIE.ciLevel, _decimal(result.level)),
+        (iri, EMMIE.predictionLower, _decimal(result.pi_lower)),
+        (iri, EMMIE.predictionUpper, _decimal(result.pi_upper)),
+        (iri, EMMIE.tau2, _decimal(result.tau2)),
+        (iri, EMMIE.i2, _decimal(result.i2)),
+        (iri, EMMIE.q, _decimal(result.q)),
+        (iri, EMMIE.qPValue, _decimal(result.q_p)),
+        (iri, EMMIE.k, Literal(result.k, datatype=XSD.integer)),
+    ]
+
+
+def _decimal(value: float) -> Literal:
+    """An xsd:decimal of ``value`` to 12 significant digits (always in plain notation)."""
+    return Literal(Decimal(format(value, ".12g")), datatype=XSD.decimal)
+
+
+# ------------------------------------------------------------------------------ EMMIE ratings
+
+#: Concept IRI of each EMMIE-Q level → (dimension code, rank 0-4).
+_LADDER_LEVELS: dict[URIRef, tuple[str, int]] = {
+    iri: (scheme.removeprefix("emmie-q-"), int(code))
+    for scheme, codes in SCHEMES.items()
+    if scheme.startswith("emmie-q-")
+    for code, iri in codes.items()
+}
+
+
+@dataclass
+class _Evidence:
+    studies: set[URIRef]
+    items: set[URIRef]
+    best: int | None = None
+
+
+def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[Triple]:
+    # items[(intervention, dimension code)] -> list of (item, study, outcome or None, rank)
+    items: dict[tuple[URIRef, str], list[tuple[URIRef, URIRef, URIRef | None, int | None]]] = (
+        defaultdict(list)
+    )
+    pairs: set[tuple[URIRef, URIRef]] = set()
+    labels: dict[URIRef, str] = {}
+    for row in rows:
+        item, study = row["item"], row["study"]
+        intervention, dimension = row["intervention"], row["dimension"]
+        outcome = row.get("outcome")
+        if not (
+            isinstance(item, URIRef)
+            and isinstance(study, URIRef)
+            and isinstance(intervention, URIRef)
+            and isinstance(dimension, URIRef)
+        ):
+            continue
+        dimension_code = _last(dimension)
+        if dimension_code not in DIMENSIONS:
+            continue
+        labels[intervention] = str(row.get("intervention_label") or _last(intervention))
+        level = row.get("level")
+        rank = None
+        if isinstance(level, URIRef) and level in _LADDER_LEVELS:
+            ladder, value = _LADDER_LEVELS[level]
+            rank = value if ladder == dimension_code else None
+        if isinstance(outcome, URIRef):
+            pairs.add((intervention, outcome))
+            items[(intervention, dimension_code)].append((item, study, outcome, rank))
+        else:
+            items[(intervention, dimension_code)].append((item, study, None, rank))
+    out: list[Triple] = []
+    for intervention, outcome in sorted(pairs):
+        base, key = _base_and_key(intervention)
+        activity = URIRef(f"{base}activity/emmie-rating")
+        for dimension_code in DIMENSIONS:
+            evidence = _Evidence(set(), set())
+            for item, study, item_outcome, rank in items.get((intervention, dimension_code), ()):
+                if item_outcome is not None and item_outcome != outcome:
+                    continue
+                evidence.items.add(item)
+                evidence.studies.add(study)
+                if rank is not None and (evidence.best is None or rank > evidence.best):
+                    evidence.best = rank
+            out += _one_rating(
+                base, key, intervention, outcome, dimension_code, evidence, labels, activity, when
+            )
+        out += [
+            (activity, RDF.type, PROV.Activity),
+            (
+                activity,
+                RDFS.label,
+                Literal(
+                    f"EMMIE ratings derived by whatworks {__version__} "
+                    "(rules: docs/emmie-ratings.md)"
+                ),
+            ),
+        ]
+    return out
+
+
+def _one_rating(
+    base: str,
+    key: str,
+    intervention: URIRef,
+    outcome: URIRef,
+    dimension_code: str,
+    evidence: _Evidence,
+    labels: Mapping[URIRef, str],
+    activity: URIRef,
+    when: datetime,
+) -> list[Triple]:
+    outcome_code = _last(outcome)
+    iri = URIRef(f"{base}emmie-rating/{key}/{outcome_code}/{dimension_code}")
+    label = f"EMMIE rating, {labels[intervention]}, {outcome_code}: {dimension_code}"
+    out: list[Triple] = [
+        (iri, RDF.type, EMMIE.EmmieRating),
+        (iri, RDFS.label, Literal(label)),
+        (iri, EMMIE.aboutIntervention, intervention),
+        (iri, EMMIE.outcome, outcome),
+        (iri, EMMIE.dimension, concept("emmie-dimension", dimension_code)),
+        (iri, EMMIE.evidencePresent, Literal(bool(evidence.studies), datatype=XSD.boolean)),
+        (iri, EMMIE.studyCount, Literal(len(evidence.studies), datatype=XSD.integer)),
+        (iri, PROV.wasGeneratedBy, activity),
+        (iri, PROV.generatedAtTime, Literal(when)),
+    ]
+    if evidence.best is not None:
+        level = concept(f"emmie-q-{dimension_code}", str(evidence.best))
+        out.append((iri, EMMIE.bestQualityLevel, level))
+    out += [(iri, PROV.wasDerivedFrom, item) for item in sorted(evidence.items)]
+    return out
+
+
+# ------------------------------------------------------------------------------------- IRIs
+
+
+def _last(iri: Node | str) -> str:
+    return str(iri).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _base_and_key(intervention: URIRef) -> tuple[str, str]:
+    """The IRI base an intervention was minted under, and its key.
+
+    ``https://w3id.org/whatworks/synthetic/id/intervention/mst`` gives
+    ``("https://w3id.org/whatworks/synthetic/id/", "mst")``. An intervention IRI of another
+    shape (loaded from RDF) gives the default base and its last segment.
+    """
+    text = str(intervention)
+    key = _last(text)
+    suffix = f"intervention/{key}"
+    if text.endswith(suffix) and len(text) > len(suffix):
+        return text[: -len(suffix)], key
+    return str(ID), key
