@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup run test lint
 
-$(BIN)/whatworks: pyproject.toml
+$(BIN)/whatworks: pyproject.toml package-lock.json scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
 	@touch $@
 

@@ -155,6 +155,11 @@ def _media(suffix: str, format_param: str | None) -> str:
 # -- OpenAPI ---------------------------------------------------------------------------------
 
 _ERROR = {"$ref": "#/components/responses/Error"}
+#: The WSGI server's own answer to request headers (the URL included) over its limit.
+_PLAIN = {
+    "description": "Request header fields (or the URL) too large",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
 def openapi_document() -> dict[str, Any]:

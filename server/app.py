@@ -84,6 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import blueprint as api
 
     app.register_blueprint(api)
+    from .pages import register as register_pages
+
+    register_pages(app)
 
     @app.get("/health")
     def health() -> Response:

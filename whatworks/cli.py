@@ -516,6 +516,41 @@ def stats(obj: Context, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    type=click.Choice(["REML", "DL"], case_sensitive=False),
+    default="REML",
+    show_default=True,
+    help="Random-effects estimator: REML (PyMARE) or DerSimonian-Laird (statsmodels).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--svg", type=click.Path(path_type=Path), help="Write a forest plot (SVG) here.")
+def meta(csv_file: Path, method: str, as_json: bool, svg: Path | None) -> None:
+    """Pool a CSV of effect estimates with a random-effects meta-analysis.
+
+    Columns: label, measure (OR, RR, HR, SMD, MD, RD), estimate, and either se (on the
+    analysis scale: log for ratios) or ci_lower and ci_upper (natural scale; ci_level
+    optional, default 0.95). Ratio results are reported on the natural scale.
+    """
+    from whatworks.meta_analysis import forest_svg, pool, read_estimates_csv, result_as_json
+
+    try:
+        estimates = read_estimates_csv(csv_file)
+        result = pool(estimates, method="DL" if method.upper() == "DL" else "REML")
+    except WhatworksError as exc:
+        _fail(exc)
+    data = result_as_json(result)
+    if svg is not None:
+        svg.write_text(forest_svg(estimates, result), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:>12}  {value}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option(

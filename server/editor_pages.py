@@ -1,0 +1,79 @@
+"""``/sparql-editor``: YASGUI, installed from the npm registry (``package.json``, ``npm ci``)
+and served from ``node_modules`` by this server, pointed at ``/sparql``. The catalogue's
+queries are its examples, with the project's prefixes written out.
+
+In an example, a parameter the query needs (or one with a default) is written in as an
+example value, so the query runs as it stands; optional filters stay
+``wwfn:param("...")``, which is unbound at ``/sparql``, so they filter nothing. This is
+text for a person to edit, never a way to run what a request sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, send_from_directory
+
+from whatworks.catalogue import NamedQuery, catalogue
+from whatworks.namespaces import PREFIXES, sparql_prologue
+
+from .errors import ApiError
+
+blueprint = Blueprint("editor", __name__)
+
+#: The files of the YASGUI build this server hands out (nothing else under node_modules).
+YASGUI_FILES = {"yasgui.min.js", "yasgui.min.css", "yasgui.min.js.map"}
+
+
+def node_modules() -> Path:
+    """``$WHATWORKS_NODE_MODULES``, else ``node_modules`` beside the server's package."""
+    configured = os.environ.get("WHATWORKS_NODE_MODULES")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent / "node_modules"
+
+
+def yasgui_build() -> Path:
+    return node_modules() / "@zazuko" / "yasgui" / "build"
+
+
+def example_text(named: NamedQuery) -> str:
+    text = named.text
+    for param in named.params:
+        example = param.default
+        if example is None and param.required:
+            allowed = param.allowed()
+            if allowed:
+                example = "reunification" if "reunification" in allowed else allowed[0]
+        if example is None:
+            continue  # left unbound: the person fills it in
+        raw = str(example).lower() if isinstance(example, bool) else str(example)
+        text = text.replace(f'wwfn:param("{param.name}")', param.bind(raw).n3())
+    head = f"# {named.summary}\n# From queries/{named.name}.rq; parameters: " + (
+        ", ".join(p.name for p in named.params) or "none"
+    )
+    return head + "\n" + sparql_prologue() + text
+
+
+@blueprint.get("/sparql-editor")
+def editor() -> Response:
+    examples = [
+        {"name": q.name, "summary": q.summary, "query": example_text(q)}
+        for q in catalogue().values()
+    ]
+    html = render_template(
+        "sparql_editor.html",
+        examples=json.dumps(examples).replace("</", "<\\/"),
+        prefixes=json.dumps(PREFIXES),
+        installed=(yasgui_build() / "yasgui.min.js").exists(),
+    )
+    return Response(html, mimetype="text/html")
+
+
+@blueprint.get("/vendor/yasgui/<string:name>")
+def yasgui_file(name: str) -> Response:
+    if name not in YASGUI_FILES or not (yasgui_build() / name).exists():
+        raise ApiError(404, f"no such file {name!r}; install YASGUI with `npm ci`")
+    return send_from_directory(yasgui_build(), name, max_age=3600)

@@ -1,0 +1,46 @@
+"""``/ontology``: the EMMIE ontology. Browsers get its documentation, generated with pyLODE
+from the shipped ``emmie.ttl`` (once per process); ``Accept`` (or ``.ttl`` and the other
+suffixes, or ``?format=``) gets the ontology itself."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from importlib.resources import files
+
+from flask import Blueprint, Response
+
+from .page_data import ontology
+from .resource_pages import RDF_FORMATS, SUFFIXES, choose_media, serialize
+
+blueprint = Blueprint("ontology", __name__)
+_lock = threading.Lock()
+
+
+def _source() -> str:
+    return files("whatworks.ontology").joinpath("emmie.ttl").read_text("utf-8")
+
+
+@cache
+def _documentation() -> str:
+    from pylode import OntPub  # imported here: only this page needs it
+
+    with _lock:
+        return str(OntPub(ontology=_source()).make_html())
+
+
+@blueprint.get("/ontology")
+@blueprint.get("/ontology<any('.html', '.ttl', '.jsonld', '.nt', '.rdf'):suffix>")
+def ontology_page(suffix: str = "") -> Response:
+    media = choose_media(SUFFIXES.get(suffix))
+    headers = {
+        "Vary": "Accept",
+        "Link": ", ".join(
+            f'</ontology{s}>; rel="alternate"; type="{m}"' for m, (s, _) in RDF_FORMATS.items()
+        ),
+    }
+    if media == "text/html":
+        return Response(_documentation(), mimetype="text/html", headers=headers)
+    turtle = media == "text/turtle"
+    body = _source().encode("utf-8") if turtle else serialize(ontology(), media)
+    return Response(body, content_type=f"{media}; charset=utf-8", headers=headers)

@@ -1,0 +1,130 @@
+"""What the pages read: queries run in the server's bounded worker pool, and the labels of
+the ontology's terms.
+
+Pages never open the store themselves: every read goes through the same worker processes
+(and the same time and size limits) as ``/sparql`` and ``/api``. Queries are parameterised
+with ``wwfn:param`` bindings, never by pasting values into their text.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from flask import current_app
+from rdflib import RDFS, SKOS, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from whatworks.catalogue import NamedQuery, envelope, plain_value
+from whatworks.namespaces import sparql_prologue
+
+from .errors import ApiError
+from .query_worker import (
+    BOOLEAN,
+    GRAPH,
+    SOLUTIONS,
+    Job,
+    QueryBusy,
+    QueryFailed,
+    QueryTimeout,
+    version_marker,
+)
+
+SPARQL_JSON = "application/sparql-results+json"
+N_TRIPLES = "application/n-triples"
+
+
+def _run(query: str, parameters: dict[str, Node], *, what: str) -> bytes:
+    ext = current_app.extensions["whatworks"]
+    settings = ext["settings"]
+    job = Job(
+        sparql_prologue() + query,
+        {SOLUTIONS: SPARQL_JSON, BOOLEAN: SPARQL_JSON, GRAPH: N_TRIPLES},
+        max_bytes=settings.max_result_bytes,
+        parameters=parameters,
+    )
+    try:
+        answer = ext["pool"].run(job, timeout=settings.query_timeout)
+    except QueryBusy as exc:
+        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
+    except QueryTimeout as exc:
+        raise ApiError(504, str(exc)) from exc
+    except QueryFailed as exc:
+        if exc.kind == "too_large":
+            raise ApiError(422, f"{exc}; narrow the question") from exc
+        raise ApiError(500, f"the {what} query failed; it has been logged") from exc
+    body: bytes = answer.body
+    return body
+
+
+def select(
+    query: str, parameters: dict[str, Node] | None = None, *, what: str
+) -> list[dict[str, Any]]:
+    """Rows of a SELECT query (without prefixes; the project's are added), as plain values.
+
+    :raises ApiError: busy (503), timeout (504), too large (422), engine failure (500).
+    """
+    results = json.loads(_run(query, parameters or {}, what=what))
+    columns = results.get("head", {}).get("vars", [])
+    return [
+        {c: plain_value(b[c]) if c in b else None for c in columns}
+        for b in results.get("results", {}).get("bindings", [])
+    ]
+
+
+def construct(query: str, parameters: dict[str, Node] | None = None, *, what: str) -> Graph:
+    """The graph a CONSTRUCT query builds, as an rdflib graph (small graphs only).
+
+    :raises ApiError: as :func:`select`.
+    """
+    graph = Graph()
+    graph.parse(data=_run(query, parameters or {}, what=what), format="nt")
+    return graph
+
+
+def run_catalogue(
+    named: NamedQuery, given: dict[str, str], bindings: dict[str, Node]
+) -> dict[str, Any]:
+    """The envelope of a catalogue query, exactly as ``/api/queries/<name>`` returns it."""
+    results = json.loads(_run(named.text, bindings, what=named.name))
+    return envelope(named, given, dataset_version(), results)
+
+
+def dataset_version() -> str:
+    return version_marker(current_app.extensions["whatworks"]["store"])
+
+
+@cache
+def ontology() -> Graph:
+    """The shipped ontology (terms and concept schemes; it is not in the store)."""
+    graph = Graph()
+    graph.parse(
+        data=files("whatworks.ontology").joinpath("emmie.ttl").read_text("utf-8"), format="turtle"
+    )
+    return graph
+
+
+@cache
+def labels() -> dict[str, str]:
+    """English labels of the ontology's terms and concepts, by IRI."""
+    out: dict[str, str] = {}
+    graph = ontology()
+    for predicate in (RDFS.label, SKOS.prefLabel):
+        for subject, label in graph.subject_objects(predicate):
+            wanted = isinstance(label, Literal) and label.language in (None, "en")
+            if isinstance(subject, URIRef) and (wanted or str(subject) not in out):
+                out[str(subject)] = str(label)
+    return out
+
+
+def label(iri: object) -> str:
+    """The ontology's label of ``iri``, else its last path segment."""
+    text = str(iri)
+    return labels().get(text) or text.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def code(iri: object) -> str:
+    """A concept's code: the last segment of its IRI."""
+    return str(iri).rstrip("/").rsplit("/", 1)[-1]

@@ -1,0 +1,77 @@
+"""The HTML pages' shared parts (templates, static files, HTML-or-JSON choice) and the
+landing page ``/`` with the dataset's counts and downloads.
+
+Every page is rendered on the server and makes no request outside this server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, render_template, request
+
+from .page_data import dataset_version, select
+
+blueprint = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+COUNTS = """
+SELECT ?class (COUNT(DISTINCT ?item) AS ?n) WHERE {
+  VALUES ?class { emmie:Study emmie:Intervention emmie:Finding emmie:EmmieCoding
+                  emmie:Mechanism emmie:Moderator emmie:ImplementationFactor
+                  emmie:EconomicEvidence emmie:PooledEstimate emmie:Work }
+  ?item a ?class .
+} GROUP BY ?class
+"""
+COUNT_NAMES = {
+    "Study": "studies",
+    "Intervention": "interventions",
+    "Finding": "findings",
+    "EmmieCoding": "EMMIE codings",
+    "Mechanism": "mechanisms",
+    "Moderator": "moderators",
+    "ImplementationFactor": "implementation factors",
+    "EconomicEvidence": "economic evidence records",
+    "PooledEstimate": "pooled estimates",
+    "Work": "works (publications)",
+}
+EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+
+def wants_html() -> bool:
+    """Whether the client prefers HTML to JSON (browsers do; scripts asking for JSON not)."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return True
+    return accept.quality("text/html") >= accept.quality("application/json")
+
+
+@blueprint.get("/")
+def home() -> Response:
+    rows = select(COUNTS, what="counts")
+    counts = {str(r["class"]).rsplit("#", 1)[-1]: r["n"] for r in rows}
+    downloads = [
+        (name, "/sparql?" + urlencode({"query": EVERYTHING, "format": fmt}))
+        for name, fmt in (("Turtle", "turtle"), ("N-Triples", "ntriples"), ("JSON-LD", "jsonld"))
+    ]
+    html = render_template(
+        "home.html",
+        counts=[(COUNT_NAMES[k], counts.get(k, 0)) for k in COUNT_NAMES],
+        version=dataset_version(),
+        downloads=downloads,
+    )
+    return Response(html, mimetype="text/html")
+
+
+def register(app: Flask) -> None:
+    """Register every page blueprint (the one call ``create_app`` makes)."""
+    from . import editor_pages, explore_pages, gap_map_pages, ontology_pages, resource_pages
+
+    for module in (editor_pages, explore_pages, gap_map_pages, ontology_pages, resource_pages):
+        app.register_blueprint(module.blueprint)
+    app.register_blueprint(blueprint)

@@ -1,0 +1,142 @@
+"""The pages in a real browser: the explorer flow, the gap map, YASGUI, and every page free
+of console errors and outside requests. Screenshots go to docs/img/."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Watched, screenshot
+
+
+def test_explorer_form_to_results_to_study(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/explore")
+    page.select_option("#f-outcome", "reunification")
+    page.click("button[type=submit]")
+    page.wait_for_selector("article.result")
+    # The URL holds the question.
+    assert "outcome=reunification" in page.url
+    results = page.locator("article.result")
+    assert results.count() >= 1
+    badges = page.locator("article.result .badge").all_inner_texts()
+    assert set(badges) <= {"favourable", "mixed", "no effect", "unfavourable", "unclear"}
+    assert page.locator("table.emmie-profile").first.is_visible()
+    screenshot(page, "explore")
+    first = results.first.locator("a.study-link").first
+    study_path = first.get_attribute("href")
+    assert study_path and study_path.startswith("/id/study/")
+    first.click()
+    page.wait_for_selector("h1")
+    assert page.url.endswith(study_path)
+    assert page.locator("text=Provenance").first.is_visible()
+    assert "Findings" in page.inner_text("main")
+    screenshot(page, "study")
+
+
+def test_explorer_url_is_the_question(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/explore?outcome=entry&verified_only=true")
+    assert page.locator("#f-outcome").input_value() == "entry"
+    assert page.locator("input[name=verified_only]").is_checked()
+    with urllib.request.urlopen(
+        watched.origin + "/explore.json?outcome=entry&verified_only=true", timeout=30
+    ) as response:
+        rows = json.load(response)["rows"]
+    assert page.locator("article.result").count() == len(rows)
+
+
+def _cells(origin: str, query: str = "") -> dict[str, Any]:
+    with urllib.request.urlopen(origin + "/gap-map.json" + query, timeout=30) as response:
+        data = json.load(response)
+    return {f"{c['intervention_type']}:{c['outcome']}:{c['dimension']}": c for c in data["cells"]}
+
+
+def test_gap_map_bubble_lists_its_studies(watched: Watched) -> None:
+    page = watched.page
+    cells = _cells(watched.origin)
+    page.goto(watched.origin + "/gap-map")
+    bubbles = page.locator("#gap-svg a.bubble")
+    assert bubbles.count() == sum(1 for c in cells.values() if c["n_studies"])
+    screenshot(page, "gap-map")
+    busiest = max(cells.values(), key=lambda c: c["n_studies"])
+    key = f"{busiest['intervention_type']}:{busiest['outcome']}:{busiest['dimension']}"
+    page.locator(f'#gap-svg a.bubble[data-cell="{key}"]').click()
+    page.wait_for_selector("#cell")
+    listed = {
+        href.rsplit("/", 1)[-1]
+        for href in page.locator("#cell a.study-link").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
+    }
+    assert listed == {s.rsplit("/", 1)[-1] for s in busiest["studies"]}
+    screenshot(page, "gap-map-cell")
+
+
+def test_gap_map_filters_and_colour_switch(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/gap-map")
+    page.check("input[name=verified]")
+    page.check("input[name=colour][value=direction]")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("#gap-svg")
+    assert "verified=true" in page.url and "colour=direction" in page.url
+    expected = sum(1 for c in _cells(watched.origin, "?verified=true").values() if c["n_studies"])
+    assert page.locator("#gap-svg a.bubble").count() == expected
+    assert "direction of the findings" in page.inner_text(".legend")
+
+
+def test_gap_map_keyboard(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/gap-map")
+    first = page.locator("#gap-svg a.bubble").first
+    first.focus()
+    before = page.evaluate("document.activeElement.dataset.cell")
+    page.keyboard.press("ArrowRight")
+    after = page.evaluate("document.activeElement.dataset.cell")
+    assert after and after != before
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#cell")
+    assert after.replace(":", "%3A") in page.url
+
+
+def test_yasgui_runs_a_catalogue_query(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/sparql-editor")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.select_option("#example", "what_works_for_whom")
+    page.locator(".yasqe_queryButton").click()
+    page.wait_for_selector(".yasr table tbody tr", timeout=20_000)
+    rows = page.locator(".yasr table tbody tr").count()
+    assert rows >= 1
+    screenshot(page, "sparql-editor")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/explore?outcome=reunification",
+        "/gap-map?colour=direction",
+        "/sparql-editor",
+        "/id/study/chambers2019_parent_partner",
+        "/id/intervention/iowa_parent_partner",
+        "/id/finding/fonagy2018_start-placement-18m",
+        "/ontology",
+        "/id/study/none-such",
+    ],
+)
+def test_page_is_clean(watched: Watched, path: str) -> None:
+    response = watched.page.goto(watched.origin + path)
+    assert response is not None
+    assert response.status == (404 if "none-such" in path else 200)
+    watched.page.wait_for_load_state("networkidle")
+    if "none-such" in path:  # the browser logs the 404 of the page itself
+        watched.errors[:] = [e for e in watched.errors if "status of 404" not in e]
+    if path == "/":
+        screenshot(watched.page, "home")
+    if path == "/ontology":
+        screenshot(watched.page, "ontology")

@@ -1,0 +1,212 @@
+"""The pages and resource IRIs over raw HTTP, against a real server on the bundled base:
+content negotiation for every format, 404s, the explorer's and gap map's data views."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+from rdflib import Graph, URIRef
+
+from tests.conftest import LiveServer
+
+STUDY = "https://w3id.org/whatworks/id/study/chambers2019_parent_partner"
+STUDY_PATH = "/id/study/chambers2019_parent_partner"
+
+
+def fetch(
+    server: LiveServer, path: str, accept: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(server.url + path)
+    if accept is not None:
+        request.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+RDF_CASES = [
+    ("text/turtle", "turtle"),
+    ("application/ld+json", "json-ld"),
+    ("application/n-triples", "nt"),
+    ("application/rdf+xml", "xml"),
+]
+FROM_STUDY = "https://w3id.org/whatworks/emmie#fromStudy"
+
+
+def triples(body: bytes, media: str) -> set[tuple[str, str, str]]:
+    """The triples of ``body`` (parsed with pyoxigraph: rdflib's JSON-LD parser warns)."""
+    import pyoxigraph as ox
+
+    return {
+        (t.subject.value, t.predicate.value, t.object.value)
+        for t in ox.parse(body, format=ox.RdfFormat.from_media_type(media))
+    }
+
+
+@pytest.mark.parametrize(("media", "parser"), RDF_CASES)
+def test_resource_by_accept(live_server: LiveServer, media: str, parser: str) -> None:
+    status, headers, body = fetch(live_server, STUDY_PATH, accept=media)
+    assert status == 200
+    assert headers["Content-Type"].startswith(media)
+    assert "Accept" in headers["Vary"]
+    assert headers["Content-Location"].startswith(STUDY_PATH + ".")
+    graph = triples(body, media)
+    assert any(s == STUDY for s, _, _ in graph)
+    # The description holds the study's findings and their provenance.
+    findings = {s for s, p, o in graph if p == FROM_STUDY and o == STUDY}
+    assert len(findings) >= 4
+    derived = {s for s, p, _ in graph if p == "http://www.w3.org/ns/prov#wasDerivedFrom"}
+    assert findings <= derived
+
+
+@pytest.mark.parametrize(
+    ("suffix", "media"),
+    [
+        (".ttl", "text/turtle"),
+        (".jsonld", "application/ld+json"),
+        (".nt", "application/n-triples"),
+        (".rdf", "application/rdf+xml"),
+        (".html", "text/html"),
+    ],
+)
+def test_resource_by_suffix(live_server: LiveServer, suffix: str, media: str) -> None:
+    status, headers, _ = fetch(live_server, STUDY_PATH + suffix, accept="text/html")
+    assert status == 200
+    assert headers["Content-Type"].startswith(media)
+
+
+@pytest.mark.parametrize(
+    ("name", "media"),
+    [
+        ("ttl", "text/turtle"),
+        ("jsonld", "application/ld+json"),
+        ("nt", "application/n-triples"),
+        ("rdfxml", "application/rdf+xml"),
+        ("html", "text/html"),
+    ],
+)
+def test_resource_by_format_parameter(live_server: LiveServer, name: str, media: str) -> None:
+    status, headers, _ = fetch(live_server, f"{STUDY_PATH}?format={name}")
+    assert status == 200
+    assert headers["Content-Type"].startswith(media)
+
+
+def test_browsers_get_html_with_schema_org(live_server: LiveServer) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    status, headers, body = fetch(live_server, STUDY_PATH, accept=accept)
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    html = body.decode()
+    embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert embedded
+    data = json.loads(embedded.group(1))
+    assert data["@context"] == "https://schema.org"
+    assert data["@id"] == STUDY
+    assert data["citation"]["sameAs"].startswith("https://doi.org/10.1016/")
+    # bibliographic record, findings with interval, EMMIE coding, provenance
+    for text in (
+        "Outcomes of the Iowa Parent Partner",
+        "Findings",
+        "EMMIE coding",
+        "not rated",
+        "field-findings.csv, sheet findings, row",
+        "fully verified",
+    ):
+        assert text in html, text
+
+
+def test_finding_page_shows_effect_and_interval(live_server: LiveServer) -> None:
+    status, _, body = fetch(live_server, "/id/finding/fonagy2018_start-placement-18m")
+    assert status == 200
+    html = body.decode()
+    assert "odds ratio" in html.lower() and "CI" in html and "<svg" in html
+
+
+def test_unknown_iri_is_404_in_json_and_html(live_server: LiveServer) -> None:
+    status, headers, body = fetch(
+        live_server, "/id/study/no-such-study", accept="application/ld+json"
+    )
+    assert status == 404
+    error = json.loads(body)["error"]
+    assert error["status"] == 404 and "no-such-study" in error["detail"]
+    status, headers, body = fetch(live_server, "/id/study/no-such-study", accept="text/html")
+    assert status == 404 and headers["Content-Type"].startswith("text/html")
+
+
+def test_unacceptable_format_is_406(live_server: LiveServer) -> None:
+    status, _, body = fetch(live_server, STUDY_PATH, accept="image/png")
+    assert status == 406
+    assert json.loads(body)["error"]["status"] == 406
+    status, _, _ = fetch(live_server, STUDY_PATH + "?format=pdf")
+    assert status == 406
+
+
+def test_explore_json_is_the_catalogue_answer(live_server: LiveServer) -> None:
+    question = "?outcome=reunification&verified_only=true"
+    _, _, mine = fetch(live_server, "/explore.json" + question)
+    _, _, api = fetch(live_server, "/api/queries/what_works_for_whom" + question)
+    assert json.loads(mine)["rows"] == json.loads(api)["rows"]
+    status, headers, by_accept = fetch(
+        live_server, "/explore" + question, accept="application/json"
+    )
+    assert status == 200 and json.loads(by_accept)["rows"] == json.loads(api)["rows"]
+    status, _, body = fetch(live_server, "/explore.json?outcome=nowhere")
+    assert status == 400 and "allowed" in json.loads(body)["error"]["detail"]
+
+
+def test_gap_map_downloads_agree(live_server: LiveServer) -> None:
+    _, _, body = fetch(live_server, "/gap-map.json")
+    cells = json.loads(body)["cells"]
+    assert len(cells) == 8 * 3 * 5
+    _, headers, text = fetch(live_server, "/gap-map.csv")
+    assert headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(text.decode())))
+    assert {
+        (r["intervention_type"], r["outcome"], r["dimension"]): int(r["n_studies"]) for r in rows
+    } == {(c["intervention_type"], c["outcome"], c["dimension"]): c["n_studies"] for c in cells}
+    assert sum(c["n_studies"] for c in cells) > 0
+
+
+def test_gap_map_filters_narrow(live_server: LiveServer) -> None:
+    _, _, everything = fetch(live_server, "/gap-map.json")
+    _, _, verified = fetch(live_server, "/gap-map.json?verified=true&design=rct")
+    total = sum(c["n_studies"] for c in json.loads(everything)["cells"])
+    narrowed = sum(c["n_studies"] for c in json.loads(verified)["cells"])
+    assert 0 < narrowed < total
+    status, _, _ = fetch(live_server, "/gap-map.json?year_from=19x")
+    assert status == 400
+
+
+def test_ontology_by_negotiation(live_server: LiveServer) -> None:
+    status, headers, body = fetch(live_server, "/ontology", accept="text/turtle")
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
+    assert (URIRef("https://w3id.org/whatworks/emmie"), None, None) in Graph().parse(
+        data=body, format="turtle"
+    )
+    status, headers, body = fetch(live_server, "/ontology", accept="text/html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"Study" in body
+
+
+def test_pages_make_no_external_references(live_server: LiveServer) -> None:
+    for path in (
+        "/",
+        "/explore?outcome=entry",
+        "/gap-map",
+        "/sparql-editor",
+        STUDY_PATH,
+        "/ontology",
+    ):
+        status, _, body = fetch(live_server, path, accept="text/html")
+        assert status == 200, path
+        html = body.decode()
+        loaded = re.findall(r'<(?:script|img|link|iframe)[^>]+(?:src|href)="(https?:[^"]+)"', html)
+        assert loaded == [], (path, loaded)
