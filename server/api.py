@@ -28,14 +28,12 @@ from whatworks.catalogue import (
 )
 
 from .errors import ApiError
+from .execution import run_bounded
 from .query_worker import (
     BOOLEAN,
     GRAPH,
     SOLUTIONS,
     Job,
-    QueryBusy,
-    QueryFailed,
-    QueryTimeout,
     version_marker,
 )
 
@@ -105,17 +103,7 @@ def run_query(name: str) -> Response:
         max_bytes=settings.max_result_bytes,
         parameters=bindings,
     )
-    pool = current_app.extensions["whatworks"]["pool"]
-    try:
-        answer = pool.run(job, timeout=settings.query_timeout)
-    except QueryBusy as exc:
-        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
-    except QueryTimeout as exc:
-        raise ApiError(504, str(exc)) from exc
-    except QueryFailed as exc:
-        if exc.kind == "too_large":
-            raise ApiError(422, f"{exc}; narrow the question") from exc
-        raise ApiError(500, f"catalogue query {name} failed; it has been logged") from exc
+    answer = run_bounded(job, what=f"catalogue query {name}")
     headers = {
         "X-Query-Name": named.name,
         "X-Query-SHA256": named.sha256,

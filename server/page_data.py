@@ -20,15 +20,12 @@ from rdflib.term import Node
 from whatworks.catalogue import NamedQuery, envelope, plain_value
 from whatworks.namespaces import sparql_prologue
 
-from .errors import ApiError
+from .execution import run_bounded
 from .query_worker import (
     BOOLEAN,
     GRAPH,
     SOLUTIONS,
     Job,
-    QueryBusy,
-    QueryFailed,
-    QueryTimeout,
     version_marker,
 )
 
@@ -45,17 +42,7 @@ def _run(query: str, parameters: dict[str, Node], *, what: str) -> bytes:
         max_bytes=settings.max_result_bytes,
         parameters=parameters,
     )
-    try:
-        answer = ext["pool"].run(job, timeout=settings.query_timeout)
-    except QueryBusy as exc:
-        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
-    except QueryTimeout as exc:
-        raise ApiError(504, str(exc)) from exc
-    except QueryFailed as exc:
-        if exc.kind == "too_large":
-            raise ApiError(422, f"{exc}; narrow the question") from exc
-        raise ApiError(500, f"the {what} query failed; it has been logged") from exc
-    body: bytes = answer.body
+    body: bytes = run_bounded(job, what=f"the {what} query").body
     return body
 
 

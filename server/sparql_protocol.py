@@ -27,15 +27,13 @@ from rdflib.namespace import DCTERMS, RDF
 from whatworks import __version__
 
 from .errors import ApiError
+from .execution import run_bounded
 from .negotiation import BOOLEAN_RESULTS, GRAPHS, RESULTS, NotAcceptable, choose
 from .query_worker import (
     BOOLEAN,
     GRAPH,
     SOLUTIONS,
     Job,
-    QueryBusy,
-    QueryFailed,
-    QueryTimeout,
     version_marker,
 )
 from .settings import Settings
@@ -168,26 +166,7 @@ def sparql() -> Response:
         query_dataset=text.dataset_clause,
         base_iri=base,
     )
-    pool = current_app.extensions["whatworks"]["pool"]
-    try:
-        answer = pool.run(job, timeout=settings.query_timeout)
-    except QueryBusy as exc:
-        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
-    except QueryTimeout as exc:
-        raise ApiError(504, str(exc)) from exc
-    except QueryFailed as exc:
-        if exc.kind == "syntax":
-            raise ApiError(400, f"malformed query: {exc}") from exc
-        if exc.kind == "too_large":
-            raise ApiError(
-                422, f"{exc}; add a LIMIT or narrow the query (results are never truncated)"
-            ) from exc
-        if exc.kind == "unacceptable":
-            raise ApiError(406, f"{exc}") from exc
-        if "not allowed" in str(exc) or "SERVICE" in str(exc):
-            raise ApiError(403, str(exc)) from exc
-        log.error("query failed in the engine: %s", exc)
-        raise ApiError(500, "the query failed in the engine; it has been logged") from exc
+    answer = run_bounded(job)
     headers["X-Query-Seconds"] = f"{answer.seconds:.4f}"
     return Response(
         answer.body, status=200, headers=headers, content_type=_content_type(answer.media_type)

@@ -1,0 +1,47 @@
+"""Running a query in the bounded worker pool, with one mapping of its failures to HTTP.
+
+Every route that reads the store (``/sparql``, ``/api``, the pages) goes through
+:func:`run_bounded`, so the same limits and the same statuses hold everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from .errors import ApiError
+from .query_worker import Answer, Job, QueryBusy, QueryFailed, QueryTimeout
+
+log = logging.getLogger("whatworks.server")
+
+
+def run_bounded(job: Job, *, what: str = "the query") -> Answer:
+    """Run ``job`` in a free worker under the configured time limit.
+
+    :raises ApiError: 503 all workers busy, 504 past the time limit, 400 malformed query,
+        422 result over the size cap, 406 no format for the result, 403 a refused SERVICE,
+        500 the engine failed (logged; no internals in the answer).
+    """
+    ext = current_app.extensions["whatworks"]
+    settings = ext["settings"]
+    try:
+        answer: Answer = ext["pool"].run(job, timeout=settings.query_timeout)
+    except QueryBusy as exc:
+        raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
+    except QueryTimeout as exc:
+        raise ApiError(504, str(exc)) from exc
+    except QueryFailed as exc:
+        if exc.kind == "syntax":
+            raise ApiError(400, f"malformed query: {exc}") from exc
+        if exc.kind == "too_large":
+            raise ApiError(
+                422, f"{exc}; add a LIMIT or narrow the query (results are never truncated)"
+            ) from exc
+        if exc.kind == "unacceptable":
+            raise ApiError(406, str(exc)) from exc
+        if "not allowed" in str(exc) or "SERVICE" in str(exc):
+            raise ApiError(403, str(exc)) from exc
+        log.error("%s failed in the engine: %s", what, exc)
+        raise ApiError(500, f"{what} failed in the engine; it has been logged") from exc
+    return answer
