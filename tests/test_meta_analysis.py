@@ -30,10 +30,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.conftest import CLI, SYNTHETIC_BASE, synthetic_finding, synthetic_study, write_sheet
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 import whatworks.meta_analysis
+from tests.conftest import CLI, SYNTHETIC_BASE, synthetic_finding, synthetic_study, write_sheet
 from whatworks.derived import DERIVED_GRAPH, derive
 from whatworks.errors import InputError
 from whatworks.meta_analysis import (
