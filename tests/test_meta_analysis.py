@@ -604,3 +604,17 @@ def test_hermit_finds_evidence_and_derived_results_consistent(evidence_store: Pa
         data.add(triple)
     report = check_consistency(data)
     assert report.consistent, report.message
+
+
+def test_identical_estimates_pool_without_warnings() -> None:
+    """Regression: Q = 0 made statsmodels divide by zero (a RuntimeWarning that failed the
+    ingest under warnings-as-errors)."""
+    import warnings
+
+    same = [Estimate("a", "OR", 0.8, se=0.1), Estimate("b", "OR", 0.8, se=0.1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in ("DL", "REML"):
+            result = pool(same, method)
+            assert result.tau2 == 0.0 and result.q == 0.0
+            assert abs(result.estimate - 0.8) < 1e-12

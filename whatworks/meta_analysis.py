@@ -394,9 +394,7 @@ def pool(
 
 
 def _fit_dl(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
-    from statsmodels.stats.meta_analysis import combine_effects
-
-    result = combine_effects(y, v, method_re="chi2")
+    result = _combine(y, v)
     software = f"statsmodels {_version('statsmodels')}"
     if float(result.tau2) < 0:
         # statsmodels (0.14, 0.15) leaves the DL moment estimate (Q − df) / c untruncated when
@@ -405,6 +403,18 @@ def _fit_dl(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
         # statsmodels' fixed-effect mean and standard error from the same fit.
         return float(result.mean_effect_fe), float(result.sd_eff_w_fe), 0.0, software
     return float(result.mean_effect_re), float(result.sd_eff_w_re), float(result.tau2), software
+
+
+def _combine(y: np.ndarray, v: np.ndarray) -> Any:
+    """statsmodels' DerSimonian-Laird fit (``method_re="chi2"``).
+
+    Identical estimates give Q = 0, and statsmodels divides by it computing ratios we do
+    not use (H², its own I²); the estimate, its SE and tau² are still defined.
+    """
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return combine_effects(y, v, method_re="chi2")
 
 
 def _fit_reml(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
@@ -430,9 +440,8 @@ def _fit_reml(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
 
 def _heterogeneity(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
     """Cochran's Q and its p-value, from statsmodels (fixed-effect weights, as metafor)."""
-    from statsmodels.stats.meta_analysis import combine_effects
-
-    test = combine_effects(y, v, method_re="chi2").test_homogeneity()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        test = _combine(y, v).test_homogeneity()
     return float(test.statistic), float(test.pvalue)
 
 
