@@ -8,10 +8,16 @@ about the type itself (the rule of ``emmie_coverage_by_type``), on that outcome.
 outcome is its own ``emmie:outcome``; when it states none, the outcomes of its study's
 findings; failing those, the outcomes the study's scope names. Records with no outcome by
 any of these are counted in ``unplaced``.
+
+Each type row expands to one row per intervention of that type: a study is in the
+intervention's cell when its record is about that intervention (records about the type
+itself count in the type row only).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +31,8 @@ DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 TYPES = tuple(sorted(SCHEMES["intervention-type"]))
 
 RECORDS = """
-SELECT DISTINCT ?item ?item_text ?dimension ?study ?study_label ?type ?own_outcome
-       ?direction ?rank ?design ?country ?verification ?year
+SELECT DISTINCT ?item ?item_text ?dimension ?study ?study_label ?type ?intervention
+       ?own_outcome ?direction ?rank ?design ?country ?verification ?year
 WHERE {
   {
     ?item a emmie:EmmieCoding ; emmie:dimension ?dimension .
@@ -45,7 +51,7 @@ WHERE {
     ?item a ?record_class .
   }
   ?item emmie:fromStudy ?study .
-  { ?item emmie:aboutIntervention/emmie:interventionType ?type }
+  { ?item emmie:aboutIntervention ?intervention . ?intervention emmie:interventionType ?type }
   UNION
   { ?item emmie:aboutInterventionType ?type }
   OPTIONAL { ?item emmie:outcome ?own_outcome }
@@ -56,6 +62,13 @@ WHERE {
   OPTIONAL { ?study emmie:country ?country }
   OPTIONAL { ?study emmie:verification ?verification }
   OPTIONAL { ?study emmie:reportedIn/emmie:publicationYear ?year }
+}
+"""
+
+INTERVENTIONS = """
+SELECT DISTINCT ?intervention ?type ?label WHERE {
+  ?intervention a emmie:Intervention ; emmie:interventionType ?type .
+  OPTIONAL { ?intervention rdfs:label ?label }
 }
 """
 
@@ -95,18 +108,26 @@ class Cell:
     type: str
     outcome: str
     dimension: str
+    intervention: str = ""  # the intervention's code on an intervention row, else ""
     studies: dict[str, str] = field(default_factory=dict)  # IRI -> label
     items: list[dict[str, Any]] = field(default_factory=list)
     best_quality: int | None = None
     direction: str = "none"
 
     @property
+    def row(self) -> str:
+        """``type`` on a type row, ``type/intervention`` on an intervention row."""
+        return f"{self.type}/{self.intervention}" if self.intervention else self.type
+
+    @property
     def key(self) -> str:
-        return f"{self.type}:{self.outcome}:{self.dimension}"
+        return f"{self.row}:{self.outcome}:{self.dimension}"
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "level": "intervention" if self.intervention else "type",
             "intervention_type": self.type,
+            "intervention": self.intervention or None,
             "outcome": self.outcome,
             "dimension": self.dimension,
             "n_studies": len(self.studies),
@@ -115,6 +136,39 @@ class Cell:
             "direction": self.direction,
             "studies": sorted(self.studies),
         }
+
+
+@dataclass(frozen=True)
+class Intervention:
+    iri: str
+    type: str
+    label: str
+
+    @property
+    def row(self) -> str:
+        return f"{self.type}/{code(self.iri)}"
+
+
+@dataclass
+class GapMap:
+    cells: dict[str, Cell]  # by key: the type rows' cells, then the intervention rows'
+    unplaced: int  # records with no outcome
+    interventions: dict[str, list[Intervention]]  # by type code, sorted by label
+    by_dimension: dict[str, set[str]]  # dimension -> studies with such a record (any outcome)
+
+    def coverage(self) -> dict[str, dict[str, int]]:
+        """Per dimension, the number of studies with evidence on it: on each outcome, and
+        on any (``all``, which counts records placed on no outcome too)."""
+        out: dict[str, dict[str, int]] = {}
+        for dimension in DIMENSIONS:
+            counts = {"all": len(self.by_dimension.get(dimension, ()))}
+            for outcome in OUTCOMES:
+                studies = {
+                    s for t in TYPES for s in self.cells[f"{t}:{outcome}:{dimension}"].studies
+                }
+                counts[outcome] = len(studies)
+            out[dimension] = counts
+        return out
 
 
 def summarise(directions: list[str]) -> str:
@@ -127,16 +181,46 @@ def summarise(directions: list[str]) -> str:
     return "mixed" if len(readable) > 1 else readable.pop()
 
 
-def matrix(filters: Filters) -> tuple[dict[str, Cell], int]:
-    """Every cell of the map (empty ones too), and how many records had no outcome."""
+def _interventions() -> dict[str, list[Intervention]]:
+    found = [
+        Intervention(r["intervention"], code(r["type"]), str(r.get("label") or ""))
+        for r in select(INTERVENTIONS, what="gap map interventions")
+    ]
+    by_type: dict[str, list[Intervention]] = {t: [] for t in TYPES}
+    for item in sorted(found, key=lambda i: (i.label or code(i.iri)).lower()):
+        if item.type in by_type and item not in by_type[item.type]:
+            by_type[item.type].append(item)
+    return by_type
+
+
+def _add(cell: Cell, record: dict[str, Any]) -> None:
+    cell.studies[record["study"]] = str(record.get("study_label") or code(record["study"]))
+    if record["item"] not in {i["item"] for i in cell.items}:
+        cell.items.append(record)
+    if record.get("rank") is not None:
+        cell.best_quality = max(cell.best_quality or 0, int(record["rank"]))
+
+
+def matrix(filters: Filters) -> GapMap:
+    """Every cell of the map (empty ones too), type rows and intervention rows."""
     records = [r for r in select(RECORDS, what="gap map") if filters.keeps(r)]
     by_study: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for row in select(STUDY_OUTCOMES, what="gap map outcomes"):
         by_study[row["study"]][0 if row["from_findings"] else 1].add(code(row["outcome"]))
-    cells = {f"{t}:{o}:{d}": Cell(t, o, d) for t in TYPES for o in OUTCOMES for d in DIMENSIONS}
+    interventions = _interventions()
+    rows = [*TYPES, *(i.row for t in TYPES for i in interventions[t])]
+    cells = {
+        f"{r}:{o}:{d}": Cell(r.split("/")[0], o, d, r.partition("/")[2])
+        for r in rows
+        for o in OUTCOMES
+        for d in DIMENSIONS
+    }
     unplaced: set[str] = set()
-    findings: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # type, outcome, study
+    by_dimension: dict[str, set[str]] = defaultdict(set)
+    findings: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # row, outcome, study
     for record in records:
+        dimension = code(record["dimension"])
+        by_dimension[dimension].add(record["study"])
         outcomes = (
             {code(record["own_outcome"])}
             if record.get("own_outcome")
@@ -145,17 +229,46 @@ def matrix(filters: Filters) -> tuple[dict[str, Cell], int]:
         if not outcomes:
             unplaced.add(record["item"])
             continue
+        kind = code(record["type"])
+        row_keys = [kind]
+        if record.get("intervention"):
+            row_keys.append(f"{kind}/{code(record['intervention'])}")
         for outcome in outcomes & set(OUTCOMES):
-            cell = cells[f"{code(record['type'])}:{outcome}:{code(record['dimension'])}"]
-            cell.studies[record["study"]] = str(record.get("study_label") or code(record["study"]))
-            if record["item"] not in {i["item"] for i in cell.items}:
-                cell.items.append(record)
-            if record.get("rank") is not None:
-                cell.best_quality = max(cell.best_quality or 0, int(record["rank"]))
-            if record.get("direction") and code(record["dimension"]) == "effect":
-                findings[(cell.type, outcome, record["study"])].append(code(record["direction"]))
+            for row_key in row_keys:
+                cell = cells.get(f"{row_key}:{outcome}:{dimension}")
+                if cell is None:
+                    continue
+                _add(cell, record)
+                if record.get("direction") and dimension == "effect":
+                    findings[(row_key, outcome, record["study"])].append(code(record["direction"]))
     for cell in cells.values():
         cell.direction = summarise(
-            [d for s in cell.studies for d in findings.get((cell.type, cell.outcome, s), [])]
+            [d for s in cell.studies for d in findings.get((cell.row, cell.outcome, s), [])]
         )
-    return cells, len(unplaced)
+    return GapMap(cells, len(unplaced), interventions, dict(by_dimension))
+
+
+CSV_FIELDS = (
+    "level",
+    "intervention_type",
+    "intervention",
+    "outcome",
+    "dimension",
+    "n_studies",
+    "n_records",
+    "best_quality",
+    "direction",
+    "studies",
+)
+
+
+def as_csv(cells: dict[str, Cell]) -> str:
+    """One line per cell, type rows first; ``level`` is ``type`` or ``intervention``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for cell in cells.values():
+        row = cell.as_json()
+        row["studies"] = " ".join(row["studies"])
+        writer.writerow(["" if row[f] is None else row[f] for f in CSV_FIELDS])
+    return buffer.getvalue()

@@ -1,15 +1,12 @@
-"""``/gap-map``: the evidence gap map. Rows are the eight intervention types; columns the
-three outcomes, each split by the five EMMIE dimensions; a bubble per cell, its area the
-number of studies, its colour the best EMMIE-Q level or the direction of the findings
-(switchable). A bubble is a link that lists the cell's studies and records; the same
-matrix is a real HTML table under the picture, and ``.json`` / ``.csv`` downloads."""
+"""``/gap-map``: the evidence gap map. Rows are the eight intervention types, each
+expandable (``expand=type,...``) to its interventions; columns the three outcomes, each
+split by the five EMMIE dimensions; a bubble per cell, its area the number of studies, its
+colour the best EMMIE-Q level or the direction of the findings (switchable). A bubble is a
+link that lists the cell's studies and records; the same matrix is a real HTML table under
+the picture, and ``.json`` / ``.csv`` downloads. Also the EMMIE coverage bar chart."""
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,9 +16,10 @@ from whatworks.namespaces import concept
 from whatworks.vocab import SCHEMES
 
 from .errors import ApiError
-from .gap_map import DIMENSIONS, OUTCOMES, TYPES, Cell, Filters, matrix
-from .page_data import label
+from .gap_map import DIMENSIONS, OUTCOMES, TYPES, Cell, Filters, GapMap, as_csv, matrix
+from .page_data import code, label
 from .resource_views import local_href
+from .svg_charts import bar_chart, gap_map_svg
 
 blueprint = Blueprint("gap_map", __name__)
 
@@ -43,7 +41,7 @@ SHORT = {
     "implementation": "Impl",
     "economic": "Econ",
 }
-FILTER_KEYS = ("design", "country", "verified", "year_from", "year_to", "colour")
+FILTER_KEYS = ("design", "country", "verified", "year_from", "year_to", "colour", "expand")
 
 
 def _year(name: str) -> int | None:
@@ -86,70 +84,74 @@ def _query(**changes: str) -> str:
     return "/gap-map?" + urlencode({k: v for k, v in args.items() if v})
 
 
-def _describe(cell: Cell) -> str:
+def _row_label(cell: Cell, gap: GapMap) -> str:
+    if not cell.intervention:
+        return label(concept("intervention-type", cell.type))
+    found = [i for i in gap.interventions[cell.type] if i.row == cell.row]
+    return found[0].label if found and found[0].label else cell.intervention
+
+
+def _describe(cell: Cell, gap: GapMap) -> str:
     n = len(cell.studies)
     quality = "unrated" if cell.best_quality is None else f"best level {cell.best_quality}"
     return (
-        f"{label(concept('intervention-type', cell.type))}, {cell.outcome}, {cell.dimension}: "
+        f"{_row_label(cell, gap)}, {cell.outcome}, {cell.dimension}: "
         f"{n} stud{'y' if n == 1 else 'ies'}, {quality}, "
         f"direction {cell.direction.replace('_', ' ')}"
     )
 
 
-def _clip(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
-
-
-def svg(cells: dict[str, Cell], colour_by: str) -> str:
-    left, top, size = 330, 58, 40
-    width = left + size * len(OUTCOMES) * len(DIMENSIONS) + 10
-    height = top + size * len(TYPES) + 10
-    most = max((len(c.studies) for c in cells.values()), default=0) or 1
-    out = [
-        f'<svg id="gap-svg" role="group" aria-label="evidence gap map" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for o_index, outcome in enumerate(OUTCOMES):
-        x0 = left + o_index * size * len(DIMENSIONS)
+def _rows(gap: GapMap, expanded: set[str]) -> list[dict[str, Any]]:
+    """The map's rows in order: each type, then its interventions (shown when expanded)."""
+    out: list[dict[str, Any]] = []
+    for kind in TYPES:
+        subs = gap.interventions[kind]
         out.append(
-            f'<text x="{x0 + size * len(DIMENSIONS) / 2}" y="16" class="col-group">{outcome}</text>'
-            f'<line x1="{x0}" y1="0" x2="{x0}" y2="{height}" class="group-line"/>'
+            {
+                "key": kind,
+                "type": kind,
+                "label": label(concept("intervention-type", kind)),
+                "level": "type",
+                "shown": True,
+                "expanded": kind in expanded,
+                "toggle": ",".join(sorted(expanded ^ {kind})),
+                "controls": " ".join(f"r-{i.row.replace('/', '-')}" for i in subs),
+                "n_interventions": len(subs),
+            }
         )
-        for d_index, dimension in enumerate(DIMENSIONS):
-            out.append(
-                f'<text x="{x0 + d_index * size + size / 2}" y="44" class="col">'
-                f"{SHORT[dimension]}</text>"
-            )
-    for t_index, kind in enumerate(TYPES):
-        y = top + t_index * size + size / 2
-        out.append(
-            f'<text x="{left - 8}" y="{y + 4}" class="row-label">'
-            f"{escape(_clip(label(concept('intervention-type', kind)), 46))}</text>"
+        out.extend(
+            {
+                "key": i.row,
+                "type": kind,
+                "id": f"r-{i.row.replace('/', '-')}",
+                "label": i.label or i.row,
+                "href": local_href(i.iri),
+                "level": "intervention",
+                "shown": kind in expanded,
+            }
+            for i in subs
         )
-        for o_index, outcome in enumerate(OUTCOMES):
-            for d_index, dimension in enumerate(DIMENSIONS):
-                cell = cells[f"{kind}:{outcome}:{dimension}"]
-                x = left + (o_index * len(DIMENSIONS) + d_index) * size + size / 2
-                n = len(cell.studies)
-                if not n:
-                    out.append(f'<circle cx="{x}" cy="{y}" r="2" class="gap"/>')
-                    continue
-                radius = max(5.0, 18 * math.sqrt(n / most))
-                out.append(
-                    f'<a href="{escape(_query(cell=cell.key))}#cell" class="bubble" '
-                    f'data-cell="{cell.key}" data-row="{t_index}" '
-                    f'data-col="{o_index * len(DIMENSIONS) + d_index}" '
-                    f'aria-label="{escape(_describe(cell))}">'
-                    f"<title>{escape(_describe(cell))}</title>"
-                    f'<circle cx="{x}" cy="{y}" r="{radius:.1f}" '
-                    f'fill="{_colour(cell, colour_by)}"/>'
-                    f'<text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
-                )
-    out.append("</svg>")
-    return "".join(out)
+    for row in out:
+        row["cells"] = [gap.cells[f"{row['key']}:{o}:{d}"] for o in OUTCOMES for d in DIMENSIONS]
+    return out
 
 
-def _cell_view(cell: Cell) -> dict[str, Any]:
+def svg(gap: GapMap, rows: list[dict[str, Any]], colour_by: str) -> str:
+    def bubble(cell: Cell) -> tuple[str, str, str]:
+        return _query(cell=cell.key) + "#cell", _describe(cell, gap), _colour(cell, colour_by)
+
+    for row in rows:
+        row["toggle_href"] = _query(expand=row.get("toggle", "")) + "#gap-svg"
+    return gap_map_svg(
+        rows,
+        outcomes=list(OUTCOMES),
+        columns=[SHORT[d] for d in DIMENSIONS],
+        most=max((len(c.studies) for c in gap.cells.values()), default=0) or 1,
+        bubble=bubble,
+    )
+
+
+def _cell_view(cell: Cell, gap: GapMap) -> dict[str, Any]:
     by_study: dict[str, list[dict[str, Any]]] = {}
     for item in cell.items:
         by_study.setdefault(item["study"], []).append(
@@ -157,12 +159,52 @@ def _cell_view(cell: Cell) -> dict[str, Any]:
         )
     return {
         "key": cell.key,
-        "title": _describe(cell),
+        "title": _describe(cell, gap),
         "studies": [
             {"href": local_href(iri), "label": name, "records": by_study.get(iri, [])}
             for iri, name in sorted(cell.studies.items(), key=lambda kv: kv[1].lower())
         ],
     }
+
+
+COVERAGE_SERIES = [  # Okabe-Ito, distinct in lightness as well as hue
+    ("any outcome", "#000000"),
+    ("entry", "#E69F00"),
+    ("re-entry", "#56B4E9"),
+    ("reunification", "#009E73"),
+]
+
+
+def coverage_view(gap: GapMap, *, ident: str = "coverage") -> dict[str, Any]:
+    """The bar chart of EMMIE coverage (studies with evidence on each dimension, overall
+    and per outcome) and the same numbers as table rows."""
+    counts = gap.coverage()
+    rows = [(d, [counts[d][k] for k in ("all", *OUTCOMES)]) for d in DIMENSIONS]
+    desc = "; ".join(
+        f"{d}: {v[0]} studies ("
+        + ", ".join(f"{o} {n}" for o, n in zip(OUTCOMES, v[1:], strict=True))
+        + ")"
+        for d, v in rows
+    )
+    return {
+        "svg": bar_chart(
+            list(DIMENSIONS),
+            COVERAGE_SERIES,
+            [v for _, v in rows],
+            ident=ident,
+            title="Studies with evidence on each EMMIE dimension, overall and per outcome",
+            desc=desc,
+        ),
+        "series": [name for name, _ in COVERAGE_SERIES],
+        "rows": rows,
+    }
+
+
+def _expanded(selected: str) -> set[str]:
+    wanted = {t.strip() for t in request.args.get("expand", "").split(",")} & set(TYPES)
+    if selected and "/" in selected:
+        wanted.add(selected.split("/")[0])
+    return wanted
 
 
 @blueprint.get("/gap-map")
@@ -173,58 +215,27 @@ def gap_map() -> Response:
     colour_by = request.args.get("colour", "quality")
     if colour_by not in ("quality", "direction"):
         raise ApiError(400, "colour must be quality or direction")
-    cells, unplaced = matrix(filters)
+    gap = matrix(filters)
     if request.path.endswith(".csv"):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        fields = [
-            "intervention_type",
-            "outcome",
-            "dimension",
-            "n_studies",
-            "n_records",
-            "best_quality",
-            "direction",
-            "studies",
-        ]
-        writer.writerow(fields)
-        for cell in cells.values():
-            row = cell.as_json()
-            row["studies"] = " ".join(row["studies"])
-            writer.writerow(["" if row[f] is None else row[f] for f in fields])
         return Response(
-            buffer.getvalue(),
+            as_csv(gap.cells),
             content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="gap-map.csv"'},
         )
     if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-        response = jsonify(
-            {
-                "filters": {k: v for k, v in vars(filters).items()},
-                "outcomes": list(OUTCOMES),
-                "dimensions": list(DIMENSIONS),
-                "intervention_types": list(TYPES),
-                "unplaced_records": unplaced,
-                "cells": [c.as_json() for c in cells.values()],
-            }
-        )
+        response = jsonify(_as_json(gap, filters))
         response.headers["Vary"] = "Accept"
         return response
     selected = request.args.get("cell", "")
-    if selected and selected not in cells:
+    if selected and selected not in gap.cells:
         raise ApiError(400, f"unknown cell {selected!r}")
-    table = [
-        {
-            "type": kind,
-            "label": label(concept("intervention-type", kind)),
-            "cells": [cells[f"{kind}:{o}:{d}"] for o in OUTCOMES for d in DIMENSIONS],
-        }
-        for kind in TYPES
-    ]
+    expanded = _expanded(selected)
+    rows = _rows(gap, expanded)
     html = render_template(
         "gap_map.html",
-        svg=svg(cells, colour_by),
-        table=table,
+        svg=svg(gap, rows, colour_by),
+        table=rows,
+        coverage=coverage_view(gap),
         outcomes=OUTCOMES,
         dimensions=DIMENSIONS,
         short=SHORT,
@@ -234,13 +245,34 @@ def gap_map() -> Response:
         quality_colours=QUALITY_COLOURS,
         unrated=UNRATED,
         direction_colours=DIRECTION_COLOURS,
-        selected=_cell_view(cells[selected]) if selected else None,
-        unplaced=unplaced,
+        selected=_cell_view(gap.cells[selected], gap) if selected else None,
+        unplaced=gap.unplaced,
         query=_query,
-        describe=_describe,
+        describe=lambda cell: _describe(cell, gap),
+        expand=",".join(sorted(expanded)),
+        keep={k: v for k, v in request.args.items() if k in FILTER_KEYS and k != "expand" and v},
         json_url=_query().replace("/gap-map?", "/gap-map.json?").rstrip("?"),
         csv_url=_query().replace("/gap-map?", "/gap-map.csv?").rstrip("?"),
     )
     response = Response(html, mimetype="text/html")
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _as_json(gap: GapMap, filters: Filters) -> dict[str, Any]:
+    cells = [c.as_json() for c in gap.cells.values()]
+    return {
+        "filters": dict(vars(filters)),
+        "outcomes": list(OUTCOMES),
+        "dimensions": list(DIMENSIONS),
+        "intervention_types": list(TYPES),
+        "interventions": [
+            {"intervention": code(i.iri), "iri": i.iri, "label": i.label, "intervention_type": t}
+            for t in TYPES
+            for i in gap.interventions[t]
+        ],
+        "unplaced_records": gap.unplaced,
+        "coverage": gap.coverage(),
+        "cells": [c for c in cells if c["level"] == "type"],
+        "intervention_cells": [c for c in cells if c["level"] == "intervention"],
+    }

@@ -1,5 +1,5 @@
 """The HTML pages' shared parts (templates, static files, HTML-or-JSON choice) and the
-landing page ``/`` with the dataset's counts and downloads.
+landing page ``/`` with the dataset's counts, a bar chart of EMMIE coverage and downloads.
 
 Every page is rendered on the server and makes no request outside this server.
 """
@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request
 
+from .gap_map import Filters, matrix
+from .gap_map_pages import coverage_view
 from .page_data import dataset_version, select
 
 blueprint = Blueprint(
@@ -64,6 +66,7 @@ def home() -> Response:
         counts=[(COUNT_NAMES[k], counts.get(k, 0)) for k in COUNT_NAMES],
         version=dataset_version(),
         downloads=downloads,
+        coverage=coverage_view(matrix(Filters())),
     )
     return Response(html, mimetype="text/html")
 

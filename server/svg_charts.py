@@ -1,11 +1,14 @@
 """Small charts drawn on the server as inline SVG (no script, no external request): an
-estimate with its interval, and forest plots. Ratios are drawn on a log scale around 1,
-differences on a linear scale around 0."""
+estimate with its interval, forest plots, grouped bar charts (EMMIE coverage) and the
+evidence gap map. Ratios
+are drawn on a log scale around 1, differences on a linear scale around 0."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
 
 def _scale(values: list[float], *, ratio: bool) -> tuple[float, float]:
@@ -82,3 +85,143 @@ def forest_svg(
             parts.append(f'<text x="0" y="{y + 4}" class="forest-label">pooled</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart(
+    groups: list[str],
+    series: list[tuple[str, str]],
+    values: list[list[int]],
+    *,
+    ident: str,
+    title: str,
+    desc: str,
+    width: int = 560,
+) -> str:
+    """Horizontal grouped bars: ``values[g][s]`` for group ``groups[g]`` and series
+    ``series[s]`` (name, colour), each bar labelled with its number; a legend on top.
+    ``title`` and ``desc`` name the chart for screen readers."""
+    label_width, bar, gap, top = 120, 13, 10, 28
+    plot = width - label_width - 40
+    most = max((v for row in values for v in row), default=0) or 1
+    height = top + len(groups) * (len(series) * bar + gap) + 4
+    parts = [
+        f'<svg id="{ident}" class="bars" role="img" aria-labelledby="{ident}-title {ident}-desc" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}-title">{escape(title)}</title>'
+        f'<desc id="{ident}-desc">{escape(desc)}</desc>'
+    ]
+    x = float(label_width)
+    for name, colour in series:
+        parts.append(
+            f'<rect x="{x:.0f}" y="6" width="12" height="12" fill="{colour}" class="swatch"/>'
+            f'<text x="{x + 16:.0f}" y="16" class="bar-legend">{escape(name)}</text>'
+        )
+        x += 24 + 7.5 * len(name)
+    for g_index, group in enumerate(groups):
+        y0 = top + g_index * (len(series) * bar + gap)
+        middle = y0 + len(series) * bar / 2
+        parts.append(
+            f'<text x="{label_width - 8}" y="{middle + 4:.1f}" class="bar-group">'
+            f"{escape(group)}</text>"
+        )
+        for s_index, (name, colour) in enumerate(series):
+            value = values[g_index][s_index]
+            y = y0 + s_index * bar
+            length = plot * value / most
+            parts.append(
+                f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar - 2}" '
+                f'fill="{colour}" data-series="{escape(name)}" data-group="{escape(group)}">'
+                f"<title>{escape(group)}, {escape(name)}: {value}</title></rect>"
+                f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 3}" class="bar-n">'
+                f"{value}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def gap_map_svg(
+    rows: list[dict[str, Any]],
+    *,
+    outcomes: list[str],
+    columns: list[str],
+    most: int,
+    bubble: Callable[[Any], tuple[str, str, str]],
+) -> str:
+    """The gap map: a column per (outcome, column), a ``<g>`` per row (its ``cells`` in
+    column order; a row not ``shown`` is drawn but not displayed), a bubble per non-empty
+    cell with area by its number of studies. ``bubble(cell)`` gives (href, description,
+    colour). Type rows with interventions get a toggle link (``toggle_href``)."""
+    left, top, size, span = 330, 58, 40, len(columns)
+    width = left + size * len(outcomes) * span + 10
+    height = top + size * sum(1 for r in rows if r["shown"]) + 10
+    out = [
+        f'<svg id="gap-svg" role="group" aria-label="evidence gap map" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" '
+        f'data-top="{top}" data-size="{size}">'
+    ]
+    for o_index, outcome in enumerate(outcomes):
+        x0 = left + o_index * size * span
+        out.append(
+            f'<text x="{x0 + size * span / 2}" y="16" class="col-group">{escape(outcome)}</text>'
+            f'<line x1="{x0}" y1="0" x2="{x0}" y2="100%" class="group-line"/>'
+        )
+        out.extend(
+            f'<text x="{x0 + c * size + size / 2}" y="44" class="col">{escape(name)}</text>'
+            for c, name in enumerate(columns)
+        )
+    index = 0
+    for row in rows:
+        out.append(_gap_row(row, index, top + index * size, left, size, most, bubble))
+        index += 1 if row["shown"] else 0
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _gap_row(
+    row: dict[str, Any],
+    index: int,
+    y0: int,
+    left: int,
+    size: int,
+    most: int,
+    bubble: Callable[[Any], tuple[str, str, str]],
+) -> str:
+    y, sub = size / 2, row["level"] == "intervention"
+    hidden = "" if row["shown"] else ' display="none"'
+    out = [
+        f'<g class="map-row{" sub" if sub else ""}" data-key="{escape(row["key"])}" '
+        f'data-parent="{escape(row["type"])}" transform="translate(0 {y0})"{hidden}>'
+    ]
+    text = escape(_clip(row["label"], 44 if sub else 40))
+    label = f'<text x="{left - 8}" y="{y + 4}" class="row-label{" sub" if sub else ""}">'
+    if sub:
+        out.append(f'<a href="{escape(row["href"])}">{label}{text}</text></a>')
+    elif not row["n_interventions"]:
+        out.append(f"{label}{text}</text>")
+    else:
+        expanded = "true" if row["expanded"] else "false"
+        out.append(
+            f'<a href="{escape(row["toggle_href"])}" class="toggle" role="button" '
+            f'data-type="{escape(row["type"])}" aria-expanded="{expanded}">{label}{text} '
+            f'<tspan class="chevron">{"▾" if row["expanded"] else "▸"}</tspan></text></a>'
+        )
+    for col, cell in enumerate(row["cells"]):
+        x, n = left + col * size + size / 2, len(cell.studies)
+        if not n:
+            out.append(f'<circle cx="{x}" cy="{y}" r="2" class="gap"/>')
+            continue
+        href, description, colour = bubble(cell)
+        out.append(
+            f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
+            f'data-row="{index}" data-col="{col}" aria-label="{escape(description)}">'
+            f"<title>{escape(description)}</title>"
+            f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
+            f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
+        )
+    out.append("</g>")
+    return "".join(out)

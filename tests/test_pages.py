@@ -7,8 +7,12 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from rdflib import Graph, URIRef
@@ -169,10 +173,154 @@ def test_gap_map_downloads_agree(live_server: LiveServer) -> None:
     _, headers, text = fetch(live_server, "/gap-map.csv")
     assert headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(text.decode())))
+    both = cells + json.loads(body)["intervention_cells"]
     assert {
-        (r["intervention_type"], r["outcome"], r["dimension"]): int(r["n_studies"]) for r in rows
-    } == {(c["intervention_type"], c["outcome"], c["dimension"]): c["n_studies"] for c in cells}
+        (r["level"], r["intervention_type"], r["intervention"], r["outcome"], r["dimension"]): int(
+            r["n_studies"]
+        )
+        for r in rows
+    } == {
+        (
+            c["level"],
+            c["intervention_type"],
+            c["intervention"] or "",
+            c["outcome"],
+            c["dimension"],
+        ): c["n_studies"]
+        for c in both
+    }
+    assert len(rows) == len(both)
     assert sum(c["n_studies"] for c in cells) > 0
+
+
+def _cli_select(store: Path, query: str) -> list[dict[str, str]]:
+    """Rows of a SPARQL SELECT run by the CLI (``whatworks query -``, CSV)."""
+    exe = Path(sys.executable).with_name("whatworks")
+    done = subprocess.run(
+        [str(exe), "--store", str(store), "query", "-", "--format", "csv"],
+        input=query,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+def test_gap_map_types_expand_to_interventions(live_server: LiveServer) -> None:
+    _, _, body = fetch(live_server, "/gap-map.json")
+    data = json.loads(body)
+    finances = {
+        i["intervention"]
+        for i in data["interventions"]
+        if i["intervention_type"] == "family_finances"
+    }
+    assert {"eitc_expansion", "state_eitc"} <= finances
+    rows = {c["intervention"] for c in data["intervention_cells"]}
+    assert finances <= rows
+    assert all(c["level"] == "intervention" for c in data["intervention_cells"])
+    assert len(data["intervention_cells"]) == len(data["interventions"]) * 3 * 5
+    # The table holds every intervention row without JavaScript (hidden until expanded),
+    # under a real button that says whether it is expanded and what it controls.
+    _, _, page = fetch(live_server, "/gap-map", accept="text/html")
+    html = page.decode()
+    button = re.search(r'<button[^>]*class="expander" data-type="family_finances"[^>]*>', html)
+    assert button and 'aria-expanded="false"' in button.group(0)
+    controls = re.search(r'aria-controls="([^"]+)"', button.group(0))
+    assert controls
+    for intervention in finances:
+        row_id = f"r-family_finances-{intervention}"
+        assert row_id in controls.group(1).split()
+        assert re.search(rf'<tr class="sub-row" id="{row_id}"[^>]* hidden>', html)
+    assert "Earned Income Tax Credit expansion" in html
+    # Expanded by the URL (no script): the rows are shown and the button says so.
+    _, _, page = fetch(live_server, "/gap-map?expand=family_finances", accept="text/html")
+    html = page.decode()
+    assert re.search(r'<tr class="sub-row" id="r-family_finances-eitc_expansion"[^>]*>', html)
+    assert not re.search(r'id="r-family_finances-eitc_expansion"[^>]* hidden>', html)
+    assert re.search(r'aria-expanded="true" aria-controls="r-family_finances-', html)
+    # An intervention's cell lists its studies.
+    cell = "family_finances/eitc_expansion:entry:effect"
+    _, _, page = fetch(live_server, "/gap-map?" + urlencode({"cell": cell}), accept="text/html")
+    assert "eitc_arra2009_reh" in page.decode()
+
+
+def test_intervention_counts_match_sparql(live_server: LiveServer, bundled_store: Path) -> None:
+    """Effect cells of intervention rows: the studies with a finding about the intervention on
+    that outcome (findings always state their outcome), counted by SPARQL through the CLI."""
+    _, _, body = fetch(live_server, "/gap-map.json")
+    data = json.loads(body)
+    mine = {
+        (c["intervention"], c["outcome"]): c["n_studies"]
+        for c in data["intervention_cells"]
+        if c["dimension"] == "effect" and c["n_studies"]
+    }
+    rows = _cli_select(
+        bundled_store,
+        """SELECT ?intervention ?outcome (COUNT(DISTINCT ?study) AS ?n) WHERE {
+          ?finding a emmie:Finding ; emmie:fromStudy ?study ; emmie:outcome ?outcome ;
+                   emmie:aboutIntervention ?intervention .
+          ?intervention emmie:interventionType ?type .
+        } GROUP BY ?intervention ?outcome""",
+    )
+    counted = {
+        (r["intervention"].rsplit("/", 1)[-1], r["outcome"].rsplit("/", 1)[-1]): int(r["n"])
+        for r in rows
+    }
+    assert mine == counted
+    assert mine[("eitc_expansion", "entry")] >= 1
+
+
+def test_emmie_coverage_chart(live_server: LiveServer, bundled_store: Path) -> None:
+    _, _, body = fetch(live_server, "/gap-map.json")
+    data = json.loads(body)
+    coverage = data["coverage"]
+    # Overall: studies with a record of the dimension about a typed intervention or a type.
+    rows = _cli_select(
+        bundled_store,
+        """SELECT ?dimension (COUNT(DISTINCT ?study) AS ?n) WHERE {
+          { ?item a emmie:EmmieCoding ; emmie:dimension ?dimension . }
+          UNION {
+            VALUES (?class ?dimension) {
+              (emmie:Finding <https://w3id.org/whatworks/concept/emmie-dimension/effect>)
+              (emmie:Mechanism <https://w3id.org/whatworks/concept/emmie-dimension/mechanism>)
+              (emmie:Moderator <https://w3id.org/whatworks/concept/emmie-dimension/moderators>)
+              (emmie:ImplementationFactor <https://w3id.org/whatworks/concept/emmie-dimension/implementation>)
+              (emmie:EconomicEvidence <https://w3id.org/whatworks/concept/emmie-dimension/economic>)
+            }
+            ?item a ?class .
+          }
+          ?item emmie:fromStudy ?study .
+          { ?item emmie:aboutIntervention/emmie:interventionType ?type }
+          UNION { ?item emmie:aboutInterventionType ?type }
+        } GROUP BY ?dimension""",
+    )
+    counted = {r["dimension"].rsplit("/", 1)[-1]: int(r["n"]) for r in rows}
+    assert {d: c["all"] for d, c in coverage.items() if c["all"]} == counted
+    # Per outcome: the studies of that outcome's cells, over all types.
+    for dimension, counts in coverage.items():
+        for outcome in ("entry", "re-entry", "reunification"):
+            studies = {
+                s
+                for c in data["cells"]
+                if c["dimension"] == dimension and c["outcome"] == outcome
+                for s in c["studies"]
+            }
+            assert counts[outcome] == len(studies), (dimension, outcome)
+    # The landing page and the gap map draw it (SVG with title and desc) and table it.
+    for path in ("/", "/gap-map"):
+        _, _, page = fetch(live_server, path, accept="text/html")
+        html = page.decode()
+        chart = re.search(r'<svg id="coverage"[^>]*role="img"[^>]*>(.*?)</svg>', html, re.S)
+        assert chart, path
+        assert '<title id="coverage-title">' in chart.group(1)
+        assert f"effect: {coverage['effect']['all']} studies" in chart.group(1)
+        for dimension, counts in coverage.items():
+            cell = re.search(
+                rf'data-dimension="{dimension}" data-series="any outcome">(\d+)<', html
+            )
+            assert cell and int(cell.group(1)) == counts["all"], (path, dimension)
 
 
 def test_gap_map_filters_narrow(live_server: LiveServer) -> None:

@@ -59,7 +59,7 @@ def test_gap_map_bubble_lists_its_studies(watched: Watched) -> None:
     page = watched.page
     cells = _cells(watched.origin)
     page.goto(watched.origin + "/gap-map")
-    bubbles = page.locator("#gap-svg a.bubble")
+    bubbles = page.locator("#gap-svg a.bubble:visible")  # intervention rows start collapsed
     assert bubbles.count() == sum(1 for c in cells.values() if c["n_studies"])
     screenshot(page, "gap-map")
     busiest = max(cells.values(), key=lambda c: c["n_studies"])
@@ -85,7 +85,7 @@ def test_gap_map_filters_and_colour_switch(watched: Watched) -> None:
     page.wait_for_selector("#gap-svg")
     assert "verified=true" in page.url and "colour=direction" in page.url
     expected = sum(1 for c in _cells(watched.origin, "?verified=true").values() if c["n_studies"])
-    assert page.locator("#gap-svg a.bubble").count() == expected
+    assert page.locator("#gap-svg a.bubble:visible").count() == expected
     assert "direction of the findings" in page.inner_text(".legend")
 
 
@@ -101,6 +101,55 @@ def test_gap_map_keyboard(watched: Watched) -> None:
     page.keyboard.press("Enter")
     page.wait_for_selector("#cell")
     assert after.replace(":", "%3A") in page.url
+
+
+def test_gap_map_expands_to_interventions(watched: Watched) -> None:
+    page = watched.page
+    with urllib.request.urlopen(watched.origin + "/gap-map.json", timeout=30) as response:
+        data = json.load(response)
+    cells = {
+        f"{c['intervention_type']}/{c['intervention']}:{c['outcome']}:{c['dimension']}": c
+        for c in data["intervention_cells"]
+    }
+    page.goto(watched.origin + "/gap-map")
+    rows = page.locator('#gap-svg g.map-row.sub[data-parent="family_finances"]')
+    assert rows.count() >= 2 and not rows.first.is_visible()
+    # Expand the type with the keyboard: Tab onto its button, press Enter.
+    button = page.locator('button.expander[data-type="family_finances"]')
+    assert button.get_attribute("aria-expanded") == "false"
+    page.locator(
+        "#gap-svg a.bubble:visible"
+    ).last.focus()  # Tab on, out of the picture into the table
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.type") == "family_finances":
+            break
+    assert page.evaluate("document.activeElement.dataset.type") == "family_finances"
+    page.keyboard.press("Enter")
+    assert button.get_attribute("aria-expanded") == "true"
+    assert "expand=family_finances" in page.url
+    assert page.locator("tr#r-family_finances-eitc_expansion").is_visible()
+    assert rows.first.is_visible()
+    page.locator("#gap-svg").scroll_into_view_if_needed()
+    screenshot(page, "gap-map-expanded")
+    # Click an intervention's bubble: the listed studies are the JSON's for that cell.
+    key = "family_finances/eitc_expansion:entry:effect"
+    assert cells[key]["n_studies"] >= 1
+    page.locator(f'#gap-svg a.bubble[data-cell="{key}"]').click()
+    page.wait_for_selector("#cell")
+    listed = {
+        href.rsplit("/", 1)[-1]
+        for href in page.locator("#cell a.study-link").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
+    }
+    assert listed == {s.rsplit("/", 1)[-1] for s in cells[key]["studies"]}
+    # The row stays expanded on the new page, and collapses again with Space.
+    assert page.locator("tr#r-family_finances-eitc_expansion").is_visible()
+    button.focus()
+    page.keyboard.press("Space")
+    assert button.get_attribute("aria-expanded") == "false"
+    assert not page.locator("tr#r-family_finances-eitc_expansion").is_visible()
 
 
 def test_yasgui_runs_a_catalogue_query(watched: Watched) -> None:
