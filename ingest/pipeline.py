@@ -361,8 +361,13 @@ def prepare(
     graph: str | None = None,
     progress: bool = False,
     base: str = str(ID),
+    extra: Sequence[Source] = (),
 ) -> tuple[list[Source], list[Problem]]:
     """Read, map, check and validate; return the sources and SHACL warnings.
+
+    ``extra`` are sources already built by another reader (e.g. the local-authority
+    statistics, :mod:`whatworks.ingest.la_statistics`): checked, validated and returned
+    with the files read here.
 
     :raises InputError: unreadable files, rows breaking the sheet rules, unknown references
         or duplicate keys.
@@ -371,6 +376,7 @@ def prepare(
     sources = read_sources(
         paths, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
     )
+    sources += extra
     problems, context = check_against_store(sources, store)
     if problems:
         raise InputError(problems)
@@ -389,8 +395,11 @@ def ingest(
     graph: str | None = None,
     progress: bool = False,
     base: str = str(ID),
+    extra: Sequence[Source] = (),
 ) -> IngestReport:
     """Ingest files into ``store``: each becomes one named graph with provenance beside it.
+
+    ``extra`` sources (see :func:`prepare`) are written in the same transaction.
 
     Nothing is written unless every file reads, maps and validates. Afterwards the derived
     graph (pooled estimates and EMMIE ratings, :mod:`whatworks.derived`) is recomputed.
@@ -401,7 +410,14 @@ def ingest(
     """
     started = datetime.now(UTC)
     sources, warnings = prepare(
-        paths, store, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
+        paths,
+        store,
+        encoding=encoding,
+        kind=kind,
+        graph=graph,
+        progress=progress,
+        base=base,
+        extra=extra,
     )
     ended = datetime.now(UTC)
     graphs: dict[URIRef, Iterable[tuple[Node, Node, Node]]] = {}

@@ -110,9 +110,20 @@ def test_seed_figures_are_as_the_seed_states(loaded_store: Path) -> None:
 
 
 def test_bundled_base_is_consistent_with_the_ontology(loaded_store: Path) -> None:
+    """HermiT on the coded evidence and the derived graph.
+
+    The local-authority statistics (5,595 Data Cube observations) are checked by their SHACL
+    shapes instead: HermiT's time grows much faster than the data (2.3 s at 850
+    individuals, over 200 s at 7,000, ../shared/BASELINES.md), so it checks the ontology
+    and the evidence, where its axioms (disjointness, functional properties) bite.
+    """
     store = open_store(loaded_store, read_only=True)
     try:
-        data = [g for g in store.graph_names() if not str(g).endswith("/provenance")]
+        data = [
+            g
+            for g in store.graph_names()
+            if not str(g).endswith("/provenance") and "/graph/la-" not in str(g)
+        ]
         graph = union_graph(store, data)
     finally:
         store.close()

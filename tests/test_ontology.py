@@ -36,6 +36,9 @@ PROV = "http://www.w3.org/ns/prov#"
 LADDER = {"0", "1", "2", "3", "4"}
 SPEC_SCHEMES: dict[str, set[str]] = {
     "pooling-method": {"dersimonian_laird", "reml"},
+    "observation-status": {"official", "derived", "suppressed"},
+    "unit-of-measure": {"children", "per_10000_children", "percent", "score"},
+    "ofsted-judgement": {"outstanding", "good", "requires_improvement", "inadequate"},
     "intervention-type": {
         "skills_training", "service_integration", "practice_change", "therapeutic_approach",
         "structure_change", "family_meetings", "family_finances", "mentoring",
@@ -113,6 +116,12 @@ FUNCTIONAL = {
     "viaMechanism", "approach", "question", "respondents", "proportion", "factor",
     "associationDirection", "measureDescription", "area", "trendDirection", "referenceYear",
     "unit", "qualityRank", "forDimension",
+    # local-authority statistics
+    "gssCode", "dfeCode", "inRegion", "refArea", "refYear", "unitOfMeasure",
+    "observationStatus", "childrenLookedAfter", "childrenStartedCare", "childrenCeasedCare",
+    "lookedAfterRateOfficial", "lookedAfterRateDerived", "childPovertyPercent",
+    "imdAverageScore", "inspectedAuthority", "inspectionFramework", "inspectionYear",
+    "ofstedJudgement", "participant", "successorProgramme", "listCompleteness",
 }  # fmt: skip
 
 OWL2_DATATYPES = {XSD.string, XSD.integer, XSD.decimal, XSD.boolean, XSD.dateTime}
@@ -301,6 +310,7 @@ def test_top_classes_and_evidence_kinds_are_disjoint(ontology: Graph) -> None:
             "EconomicEvidence", "CMOConfiguration", "SurveyProportion", "AreaAssociation",
             "AreaTrend", "ReportedStatistic",
         }),
+        frozenset({"Country", "Region", "LocalAuthority"}),
     }  # fmt: skip
     assert (EMMIE.Facilitator, OWL.disjointWith, EMMIE.Barrier) in ontology
 

@@ -11,15 +11,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import pyoxigraph as ox
 
 from . import __version__
-from .config import STORE_ENV, bundled_evidence, store_location
+from .config import STORE_ENV, bundled_evidence, bundled_statistics, store_location
 from .errors import InputError, Problem, ValidationFailed, WhatworksError
 from .store import EXPORT_FORMATS, EmbeddedStore, open_store
+
+if TYPE_CHECKING:
+    from whatworks.ingest.pipeline import Source
 
 
 def _fail(error: WhatworksError) -> NoReturn:
@@ -63,8 +66,18 @@ def main(ctx: click.Context, store: str | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.pass_obj
 def load(obj: Context, quiet: bool) -> None:
-    """Load the bundled evidence base into the store (replacing its earlier version)."""
-    _run_ingest(obj, bundled_evidence(), quiet=quiet)
+    """Load the bundled evidence base into the store (replacing its earlier version).
+
+    The base is the coding sheets and the local-authority statistics (an RDF Data Cube),
+    validated together and written in one transaction.
+    """
+    from whatworks.ingest.la_statistics import read_statistics
+
+    try:
+        statistics = read_statistics(bundled_statistics())
+    except WhatworksError as exc:
+        _fail(exc)
+    _run_ingest(obj, bundled_evidence(), quiet=quiet, extra=statistics)
 
 
 @main.command()
@@ -132,6 +145,7 @@ def _run_ingest(
     graph: str | None = None,
     base: str | None = None,
     progress: bool | None = None,
+    extra: Sequence[Source] = (),
 ) -> None:
     from whatworks.ingest.pipeline import ingest as run
     from whatworks.namespaces import ID
@@ -147,6 +161,7 @@ def _run_ingest(
                 graph=graph,
                 progress=sys.stderr.isatty() if progress is None else progress,
                 base=base or str(ID),
+                extra=extra,
             )
         finally:
             store.close()

@@ -30,3 +30,8 @@ def bundled_evidence() -> list[Path]:
     """The coding sheets of the bundled evidence base, in a stable order."""
     folder = files("whatworks.evidence")
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".csv"))
+
+
+def bundled_statistics() -> Path:
+    """The folder of the bundled local-authority statistics (``data/la``, see its README)."""
+    return Path(str(files("whatworks.statistics")))

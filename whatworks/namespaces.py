@@ -46,6 +46,7 @@ PREFIXES: dict[str, str] = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "void": "http://rdfs.org/ns/void#",
     "wwfn": BASE + "fn#",
+    "qb": "http://purl.org/linked-data/cube#",
 }
 
 

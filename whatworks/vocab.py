@@ -25,6 +25,7 @@ class EMMIE(DefinedNamespace):
     Barrier: URIRef  # barrier
     CMOConfiguration: URIRef  # context-mechanism-outcome configuration
     Context: URIRef  # context
+    Country: URIRef  # country (statistical geography)
     EconomicEvidence: URIRef  # economic evidence
     EffectEstimate: URIRef  # effect estimate
     EmmieCoding: URIRef  # EMMIE coding
@@ -35,13 +36,18 @@ class EMMIE(DefinedNamespace):
     ImplementationFactor: URIRef  # implementation factor
     Intervention: URIRef  # intervention
     InterviewTheme: URIRef  # interview theme
+    LocalAuthority: URIRef  # local authority
     Mechanism: URIRef  # mechanism
     Moderator: URIRef  # moderator
+    OfstedInspection: URIRef  # Ofsted inspection
     OutcomeMeasure: URIRef  # outcome measure
     PooledEstimate: URIRef  # pooled estimate
     Population: URIRef  # population
+    ProgrammeParticipation: URIRef  # programme participation
+    Region: URIRef  # region
     ReportedStatistic: URIRef  # reported statistic
     SourceRow: URIRef  # source row
+    StatisticalGeography: URIRef  # statistical geography
     Study: URIRef  # study
     SurveyProportion: URIRef  # survey proportion
     Work: URIRef  # work
@@ -54,6 +60,10 @@ class EMMIE(DefinedNamespace):
     associationDirection: URIRef  # association direction
     authors: URIRef  # authors
     bestQualityLevel: URIRef  # best quality level
+    childPovertyPercent: URIRef  # child poverty (per cent)
+    childrenCeasedCare: URIRef  # children who ceased to be looked after
+    childrenLookedAfter: URIRef  # children looked after at 31 March
+    childrenStartedCare: URIRef  # children who started to be looked after
     ciLevel: URIRef  # confidence level
     ciLower: URIRef  # lower confidence limit
     ciUpper: URIRef  # upper confidence limit
@@ -67,6 +77,7 @@ class EMMIE(DefinedNamespace):
     currency: URIRef  # currency
     design: URIRef  # design
     designDetail: URIRef  # design detail
+    dfeCode: URIRef  # DfE local authority code
     dimension: URIRef  # dimension
     direction: URIRef  # direction of effect
     doi: URIRef  # DOI
@@ -79,14 +90,24 @@ class EMMIE(DefinedNamespace):
     factorRole: URIRef  # factor role
     followUpMonths: URIRef  # follow-up in months
     forDimension: URIRef  # for dimension
+    formerGssCode: URIRef  # former GSS code
     fromStudy: URIRef  # from study
+    gssCode: URIRef  # GSS code
     i2: URIRef  # I squared
+    imdAverageScore: URIRef  # IMD 2019 average score
+    inRegion: URIRef  # in region
+    inspectedAuthority: URIRef  # inspected authority
+    inspectionFramework: URIRef  # inspection framework
+    inspectionYear: URIRef  # inspection report year
     interventionGroupValue: URIRef  # intervention group value
     interventionType: URIRef  # intervention type
     isProxy: URIRef  # is a proxy
     k: URIRef  # number of pooled estimates
     key: URIRef  # key
     level: URIRef  # level of intervention
+    listCompleteness: URIRef  # completeness of the list
+    lookedAfterRateDerived: URIRef  # rate looked after per 10,000 children (derived)
+    lookedAfterRateOfficial: URIRef  # rate looked after per 10,000 children (official)
     maxAge: URIRef  # maximum age
     measureDescription: URIRef  # measure description
     measuresOutcome: URIRef  # measures outcome
@@ -95,9 +116,12 @@ class EMMIE(DefinedNamespace):
     moderatorEffect: URIRef  # moderator effect
     need: URIRef  # need
     note: URIRef  # note
+    observationStatus: URIRef  # observation status
+    ofstedJudgement: URIRef  # Ofsted judgement
     outcome: URIRef  # outcome
     outcomeMeasure: URIRef  # has outcome measure
     pValue: URIRef  # p-value
+    participant: URIRef  # participant
     periodEnd: URIRef  # period end
     periodStart: URIRef  # period start
     poolingMethod: URIRef  # pooling method
@@ -106,6 +130,7 @@ class EMMIE(DefinedNamespace):
     predictionLower: URIRef  # lower prediction limit
     predictionUpper: URIRef  # upper prediction limit
     priceYear: URIRef  # price year
+    programmeRound: URIRef  # programme round
     proportion: URIRef  # proportion
     publicationYear: URIRef  # publication year
     q: URIRef  # Cochran's Q
@@ -113,6 +138,8 @@ class EMMIE(DefinedNamespace):
     qualityLevel: URIRef  # evidence quality level
     qualityRank: URIRef  # quality rank
     question: URIRef  # question
+    refArea: URIRef  # reference area
+    refYear: URIRef  # year observed
     referenceYear: URIRef  # reference year
     releaseNote: URIRef  # release note
     reportedIn: URIRef  # reported in
@@ -124,13 +151,16 @@ class EMMIE(DefinedNamespace):
     setting: URIRef  # setting
     sha256: URIRef  # SHA-256 checksum
     sheetName: URIRef  # sheet name
+    sourcePage: URIRef  # source page
     standardError: URIRef  # standard error
     statistic: URIRef  # statistic
     studyCount: URIRef  # number of studies
+    successorProgramme: URIRef  # successor programme
     summary: URIRef  # summary
     tau2: URIRef  # between-study variance (tau squared)
     trendDirection: URIRef  # trend direction
     unit: URIRef  # unit
+    unitOfMeasure: URIRef  # unit of measure
     value: URIRef  # value
     valueUnit: URIRef  # value unit
     venue: URIRef  # venue
@@ -251,6 +281,17 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "parental_mental_health": _CONCEPT["need/parental_mental_health"],
         "parental_substance_misuse": _CONCEPT["need/parental_substance_misuse"],
     },
+    "observation-status": {
+        "derived": _CONCEPT["observation-status/derived"],
+        "official": _CONCEPT["observation-status/official"],
+        "suppressed": _CONCEPT["observation-status/suppressed"],
+    },
+    "ofsted-judgement": {
+        "good": _CONCEPT["ofsted-judgement/good"],
+        "inadequate": _CONCEPT["ofsted-judgement/inadequate"],
+        "outstanding": _CONCEPT["ofsted-judgement/outstanding"],
+        "requires_improvement": _CONCEPT["ofsted-judgement/requires_improvement"],
+    },
     "outcome": {
         "entry": _CONCEPT["outcome/entry"],
         "re-entry": _CONCEPT["outcome/re-entry"],
@@ -307,6 +348,12 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "falling": _CONCEPT["trend-direction/falling"],
         "rising": _CONCEPT["trend-direction/rising"],
         "stable": _CONCEPT["trend-direction/stable"],
+    },
+    "unit-of-measure": {
+        "children": _CONCEPT["unit-of-measure/children"],
+        "per_10000_children": _CONCEPT["unit-of-measure/per_10000_children"],
+        "percent": _CONCEPT["unit-of-measure/percent"],
+        "score": _CONCEPT["unit-of-measure/score"],
     },
     "verification": {
         "no": _CONCEPT["verification/no"],
