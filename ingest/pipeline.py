@@ -213,11 +213,8 @@ def _duplicates_across(sources: Sequence[Source], base: str) -> list[Problem]:
             if iri in first:
                 other = first[iri]
                 problems.append(
-                    Problem(
-                        record.file,
+                    record.problem(
                         f"key {record.key!r} is also defined in {other.file} (row {other.row})",
-                        sheet=record.sheet_label,
-                        row=record.row,
                         column="key",
                         found=record.key,
                     )
@@ -264,12 +261,9 @@ def check_against_store(
     for iri, graph in elsewhere.items():
         record = defined[iri]
         problems.append(
-            Problem(
-                record.file,
+            record.problem(
                 f"key {record.key!r} is already defined in graph "
                 f"<{graph}>; keys are unique across the store",
-                sheet=record.sheet_label,
-                row=record.row,
                 column="key",
                 found=record.key,
             )
@@ -285,11 +279,8 @@ def check_against_store(
                 for key in value if isinstance(value, tuple) else (value,):
                     if resource(target.kind, str(key), base=base) not in known:
                         problems.append(
-                            Problem(
-                                record.file,
+                            record.problem(
                                 f"no {target.kind} with this key in these files or in the store",
-                                sheet=record.sheet_label,
-                                row=record.row,
                                 column=col.name,
                                 found=str(key),
                                 expected=f"a key of the {target.name} sheet",

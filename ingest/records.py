@@ -50,6 +50,20 @@ class Record:
         assert isinstance(key, str)
         return key
 
+    def problem(
+        self, message: str, *, column: str, found: str | None = None, expected: str = ""
+    ) -> Problem:
+        """A problem located at this record's row and ``column``."""
+        return Problem(
+            self.file,
+            message,
+            sheet=self.sheet_label,
+            row=self.row,
+            column=column,
+            found=found,
+            expected=expected,
+        )
+
 
 def parse_sheet(raw: RawSheet, *, progress: bool = False) -> tuple[list[Record], list[Problem]]:
     """Parse every row of ``raw``; return the records and every problem found.
