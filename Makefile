@@ -18,6 +18,6 @@ run: setup
 	$(BIN)/whatworks serve
 
 test: setup
-	$(BIN)/ruff check whatworks ingest server tests scripts
+	$(BIN)/ruff check whatworks ingest server tests scripts benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
