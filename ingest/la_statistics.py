@@ -16,7 +16,11 @@ ready for the ingest pipeline's check → SHACL → store path (:func:`read_stat
   on name through ``ofsted_name_crosswalk.csv`` (an unmatched name raises
   :class:`UnmatchedName`);
 - ``innovation_programme_las_partial.csv``: Innovation Programme participation, flagged
-  as a partial list.
+  as a partial list;
+- ``raw_dfe_sfr/ees_cla_time_series_1994_2023.csv``: DfE's revised national series, of
+  which the years in :data:`NATIONAL_SERIES_YEARS` become observations of England with the
+  measure ``emmie:childrenLookedAfterRevisedSeries`` (beside, never in place of, the first
+  releases: the SFR national rows and the seed's reported statistics).
 
 Areas are ONS statistical geographies; every IRI is minted from codes (no blank nodes).
 """
@@ -72,6 +76,7 @@ MEASURES = {
 }
 UNITS = {
     EMMIE.childrenLookedAfter: "children",
+    EMMIE.childrenLookedAfterRevisedSeries: "children",
     EMMIE.childrenStartedCare: "children",
     EMMIE.childrenCeasedCare: "children",
     EMMIE.lookedAfterRateOfficial: "per_10000_children",
@@ -79,7 +84,12 @@ UNITS = {
     EMMIE.childPovertyPercent: "percent",
     EMMIE.imdAverageScore: "score",
 }
-INTEGER_MEASURES = {EMMIE.childrenLookedAfter, EMMIE.childrenStartedCare, EMMIE.childrenCeasedCare}
+INTEGER_MEASURES = {
+    EMMIE.childrenLookedAfter,
+    EMMIE.childrenLookedAfterRevisedSeries,
+    EMMIE.childrenStartedCare,
+    EMMIE.childrenCeasedCare,
+}
 #: LAIT measure codes read, and the measure each becomes.
 LAIT_MEASURES = {"LAC": EMMIE.lookedAfterRateOfficial, "ChildPov": EMMIE.childPovertyPercent}
 JUDGEMENTS = {
@@ -90,6 +100,9 @@ JUDGEMENTS = {
 }
 OFSTED_FILE = "ofsted_la_childrens_services_inspections_2009_2023.csv"
 CROSSWALK_FILE = "ofsted_name_crosswalk.csv"
+NATIONAL_SERIES_FILE = "ees_cla_time_series_1994_2023.csv"
+#: The years of DfE's revised national series read: those the seed quotes (first releases).
+NATIONAL_SERIES_YEARS = (1997, 2017)
 SFR_NAME = re.compile(r"SFR\d*_(CLA|ADM|CEA)(\d{4})\.csv$")
 
 DATASET = resource("cube", "la-children-looked-after")
@@ -141,6 +154,7 @@ def read_statistics(folder: Path) -> list[Source]:
         (folder / "raw_other" / "imd2019_upper_tier_la_summary.csv", lambda p: _imd(p, las)),
         (folder / OFSTED_FILE, lambda p: _ofsted(p, folder / CROSSWALK_FILE, las)),
         (folder / "innovation_programme_las_partial.csv", lambda p: _programme(p, by_code)),
+        (folder / "raw_dfe_sfr" / NATIONAL_SERIES_FILE, _national_series),
     ]
     for path, build in builders:
         try:
@@ -322,6 +336,38 @@ def _sfr_graph(path: Path, by_code: dict[str, LocalAuthority], problems: list[Pr
                     found=value,
                 )
             )
+    return graph
+
+
+def _national_series(path: Path) -> Graph:
+    """England's count at 31 March in :data:`NATIONAL_SERIES_YEARS`, DfE's revised series."""
+    graph = Graph()
+    wanted = {str(y) for y in NATIONAL_SERIES_YEARS}
+    found: set[str] = set()
+    for number, row in _rows(path):
+        if (
+            row.get("geographic_level") != "National"
+            or row.get("population_count") != "Children looked after at 31 March"
+            or row.get("time_period") not in wanted
+        ):
+            continue
+        value = row["number"].replace(",", "")
+        if not value.isdigit():
+            raise InputError(
+                [Problem(str(path), "not a count", row=number, column="number", found=value)]
+            )
+        _add_observation(
+            graph,
+            ENGLAND,
+            int(row["time_period"]),
+            EMMIE.childrenLookedAfterRevisedSeries,
+            value,
+            "official",
+        )
+        found.add(row["time_period"])
+    if found != wanted:
+        missing = ", ".join(sorted(wanted - found))
+        raise InputError([Problem(str(path), f"no national count for {missing}")])
     return graph
 
 

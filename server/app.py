@@ -15,6 +15,7 @@ from whatworks import __version__
 from whatworks.errors import StoreError
 
 from . import errors
+from .la_pages import blueprint as la_pages
 from .query_worker import QueryPool
 from .settings import Settings
 
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .pages import register as register_pages
 
     register_pages(app)
+    app.register_blueprint(la_pages)
 
     @app.get("/health")
     def health() -> Response:

@@ -225,3 +225,89 @@ def _gap_row(
         )
     out.append("</g>")
     return "".join(out)
+
+
+def sparkline_svg(
+    values: list[float | None], *, label: str, width: int = 90, height: int = 22
+) -> str:
+    """A small line of ``values`` (gaps where None, e.g. a suppressed count), no axes."""
+    known = [v for v in values if v is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    span = (high - low) or 1.0
+    step = (width - 4) / max(len(values) - 1, 1)
+    points = [
+        f"{2 + i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+    return (
+        f'<svg class="sparkline" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(label)}</title>"
+        f'<polyline points="{" ".join(points)}" fill="none" stroke="currentColor" '
+        'stroke-width="1.5"/></svg>'
+    )
+
+
+def line_chart_svg(
+    years: list[int],
+    series: list[tuple[str, list[float | None]]],
+    *,
+    ident: str,
+    title: str,
+    desc: str,
+    width: int = 640,
+    height: int = 320,
+) -> str:
+    """Lines over ``years``, one per (name, values), each named at its right end; a
+    dashed reference line at 100 when the values are an index."""
+    left, right, top, bottom = 44, 170, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    known = [v for _, values in series for v in values if v is not None] or [0.0, 1.0]
+    low, high = min([*known, 100.0]), max([*known, 100.0])
+    pad = (high - low) * 0.05 or 1.0
+    low, high = low - pad, high + pad
+
+    def x(i: int) -> float:
+        return left + i * plot_w / max(len(years) - 1, 1)
+
+    def y(v: float) -> float:
+        return top + (high - v) / (high - low) * plot_h
+
+    parts = [
+        f'<svg id="{ident}" class="lines" role="img" aria-labelledby="{ident}-title {ident}-desc" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}-title">{escape(title)}</title>'
+        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
+        f'<line x1="{left}" y1="{y(100):.1f}" x2="{left + plot_w}" y2="{y(100):.1f}" '
+        'class="null-line" stroke="#888" stroke-dasharray="4 3"/>',
+        f'<text x="{left - 6}" y="{y(100) + 4:.1f}" text-anchor="end" class="axis">100</text>',
+    ]
+    for i, year in enumerate(years):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" class="axis">{year}</text>'
+        )
+    palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+    ends: list[float] = []
+    for index, (name, values) in enumerate(series):
+        colour = palette[index % len(palette)]
+        dash = "" if index < len(palette) else ' stroke-dasharray="5 2"'
+        points = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None]
+        parts.append(
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+            f'stroke-width="2"{dash} data-series="{escape(name)}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
+        last = next((v for v in reversed(values) if v is not None), None)
+        if last is not None:
+            end = y(last) + 4
+            while any(abs(end - e) < 14 for e in ends):
+                end += 14
+            ends.append(end)
+            parts.append(
+                f'<text x="{left + plot_w + 6}" y="{end:.1f}" fill="{colour}" class="line-label">'
+                f"{escape(name)} {last:.0f}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -429,8 +429,11 @@ def test_export_round_trips(cli: CLI, sheets: Path, tmp_path: Path) -> None:
     assert cli("export", "--out", str(out)).exit_code == 0
     import pyoxigraph as ox
 
-    names = {q.graph_name.value for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS)
-             if isinstance(q.graph_name, ox.NamedNode)}
+    names = {
+        q.graph_name.value
+        for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS)
+        if isinstance(q.graph_name, ox.NamedNode)
+    }
     assert "https://w3id.org/whatworks/graph/syn.studies" in names
 
 

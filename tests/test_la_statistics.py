@@ -176,3 +176,37 @@ def test_the_area_analysis_reports_n_and_intervals(store: EmbeddedStore) -> None
     for association in result.associations:
         assert association.n in (148, 151)
         assert association.ci_lower < association.estimate < association.ci_upper
+
+
+def test_the_national_series_sits_beside_the_first_releases(store: EmbeddedStore) -> None:
+    """1997 and 2017: DfE's revised series (an observation of England, its graph derived
+    from the EES file) beside the seed's first-release figures (with the study quoting them)."""
+    rows = select(
+        store,
+        "SELECT ?year ?revised ?file ?first ?note ?study WHERE {"
+        " GRAPH ?g { ?o emmie:refArea <" + GEO + "E92000001> ; emmie:refYear ?year ;"
+        "   emmie:childrenLookedAfterRevisedSeries ?revised }"
+        " ?g prov:wasDerivedFrom/dcterms:title ?file ."
+        " ?s a emmie:ReportedStatistic ; emmie:referenceYear ?year ; emmie:value ?first ;"
+        "   emmie:releaseNote ?note ; emmie:fromStudy ?study ."
+        "} ORDER BY ?year",
+    )
+    found = {
+        r["year"]: (int(r["revised"]), int(float(r["first"])), r["note"], r["study"], r["file"])
+        for r in rows
+    }
+    assert {y: v[:2] for y, v in found.items()} == {"1997": (50880, 50900), "2017": (72600, 72670)}
+    for _, _, note, study, file in found.values():
+        assert file == "ees_cla_time_series_1994_2023.csv"
+        assert "first release" in note
+        assert study.endswith("/wwcsc_summary")
+    with (DATA / "raw_dfe_sfr" / "ees_cla_time_series_1994_2023.csv").open(
+        encoding="utf-8-sig"
+    ) as handle:
+        dfe = {
+            r["time_period"]: int(r["number"])
+            for r in csv.DictReader(handle)
+            if r["population_count"] == "Children looked after at 31 March"
+            and r["geographic_level"] == "National"
+        }
+    assert (dfe["1997"], dfe["2017"]) == (50880, 72600)

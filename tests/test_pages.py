@@ -358,3 +358,55 @@ def test_pages_make_no_external_references(live_server: LiveServer) -> None:
         html = body.decode()
         loaded = re.findall(r'<(?:script|img|link|iframe)[^>]+(?:src|href)="(https?:[^"]+)"', html)
         assert loaded == [], (path, loaded)
+
+
+def test_local_authorities_page(live_server: LiveServer) -> None:
+    from html.parser import HTMLParser
+
+    status, headers, body = fetch(live_server, "/local-authorities", accept="text/html")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    html = body.decode("utf-8")
+    assert "Children looked after by local authority, 2012–2017" in html
+
+    class Rows(HTMLParser):
+        """The region table's rows (area → direction) and the LA table's row count."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = ""
+            self.area = ""
+            self.cell = ""
+            self.in_direction = False
+            self.directions: dict[str, str] = {}
+            self.la_rows = 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "table":
+                self.table = a.get("id") or ""
+            elif tag == "tr" and self.table == "region-table" and a.get("data-area"):
+                self.area = a["data-area"] or ""
+            elif tag == "tr" and self.table == "la-table" and a.get("data-gss"):
+                self.la_rows += 1
+            elif tag == "td" and a.get("class") == "direction":
+                self.in_direction = True
+
+        def handle_data(self, data: str) -> None:
+            if self.in_direction:
+                self.directions[self.area] = data.strip()
+                self.in_direction = False
+
+    parsed = Rows()
+    parsed.feed(html)
+    assert parsed.directions["Inner London"] == "falling"
+    assert parsed.directions["North East"] == "rising"
+    assert parsed.directions["North West"] == "rising"
+    assert parsed.la_rows == 151
+    assert '<svg id="region-trend"' in html and 'class="sparkline"' in html
+    # LA IRIs are ONS's: shown as links out, never fetched; the associations carry the caveat.
+    assert 'href="http://statistics.data.gov.uk/id/statistical-geography/E09000007"' in html
+    assert "Area-level associations between local authorities" in html
+    assert re.search(
+        r"<td>\d+</td><td>[+-]\d+\.\d\d</td><td>[+-]\d+\.\d\d to [+-]\d+\.\d\d</td>", html
+    )

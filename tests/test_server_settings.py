@@ -30,8 +30,9 @@ def test_every_route_is_documented(bundled_store: Path) -> None:
         for rule in app.url_map.iter_rules():
             if rule.endpoint != "static":
                 route = re.sub(r"<[^<>]*?(\w+)>", r"<\1>", rule.rule)
-                assert f"`GET {route}" in page or f"`POST {route}" in page or f" {route}" in \
-                    page, route
+                assert f"`GET {route}" in page or f"`POST {route}" in page or f" {route}" in page, (
+                    route
+                )
     finally:
         app.extensions["whatworks"]["pool"].close()
 

@@ -42,7 +42,7 @@ OUTCOMES = {
     "count_percent_change_2012_2017": "percentage change in the count at 31 March, 2012 to 2017",
 }
 
-_QUERY = """
+QUERY = """
 SELECT ?la ?rate_2015 ?rate_2017 ?count_2012 ?count_2017 ?judgement ?imd ?innovation WHERE {
   ?la a emmie:LocalAuthority .
   OPTIONAL { ?o1 emmie:refArea ?la ; emmie:refYear 2015 ; emmie:lookedAfterRateOfficial ?rate_2015 }
@@ -84,7 +84,7 @@ class AreaAnalysis:
 def _rows(store: Store) -> list[dict[str, str]]:
     return [
         {k: str(v) for k, v in row.items() if v is not None}
-        for row in store.select(sparql_prologue() + _QUERY)
+        for row in store.select(sparql_prologue() + QUERY)
     ]
 
 
@@ -118,7 +118,12 @@ _TERMS = {
 
 def analyse(store: Store, *, alpha: float = 0.05) -> AreaAnalysis:
     """Fit one OLS model per outcome and factor; return every coefficient with its interval."""
-    rows = _rows(store)
+    return analyse_rows(_rows(store), alpha=alpha)
+
+
+def analyse_rows(rows: list[dict[str, str]], *, alpha: float = 0.05) -> AreaAnalysis:
+    """:func:`analyse` on the rows of :data:`QUERY` already read (values as text, unbound
+    variables absent), e.g. by the server's bounded query workers."""
     associations: list[Association] = []
     for outcome in OUTCOMES:
         for factor, terms in _TERMS.items():

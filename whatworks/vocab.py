@@ -63,6 +63,7 @@ class EMMIE(DefinedNamespace):
     childPovertyPercent: URIRef  # child poverty (per cent)
     childrenCeasedCare: URIRef  # children who ceased to be looked after
     childrenLookedAfter: URIRef  # children looked after at 31 March
+    childrenLookedAfterRevisedSeries: URIRef  # children looked after at 31 March, revised series
     childrenStartedCare: URIRef  # children who started to be looked after
     ciLevel: URIRef  # confidence level
     ciLower: URIRef  # lower confidence limit

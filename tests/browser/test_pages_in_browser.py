@@ -189,3 +189,16 @@ def test_page_is_clean(watched: Watched, path: str) -> None:
         screenshot(watched.page, "home")
     if path == "/ontology":
         screenshot(watched.page, "ontology")
+
+
+def test_local_authorities_page(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/local-authorities")
+    page.wait_for_selector("#region-table")
+    assert page.locator("h1").inner_text() == "Children looked after by local authority, 2012–2017"
+    assert page.locator("#la-table tbody tr").count() == 151
+    assert page.locator("#region-trend polyline").count() >= 9
+    assert page.locator("#region-table tr[data-area='Inner London'] td.direction").inner_text() == (
+        "falling"
+    )
+    screenshot(page, "local-authorities")
