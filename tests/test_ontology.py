@@ -118,7 +118,8 @@ FUNCTIONAL = {
     "unit", "qualityRank", "forDimension",
     # local-authority statistics
     "gssCode", "dfeCode", "inRegion", "refArea", "refYear", "unitOfMeasure",
-    "observationStatus", "childrenLookedAfter", "childrenStartedCare", "childrenCeasedCare",
+    "observationStatus", "childrenLookedAfter",
+    "childrenLookedAfterRevisedSeries", "childrenStartedCare", "childrenCeasedCare",
     "lookedAfterRateOfficial", "lookedAfterRateDerived", "childPovertyPercent",
     "imdAverageScore", "inspectedAuthority", "inspectionFramework", "inspectionYear",
     "ofstedJudgement", "participant", "successorProgramme", "listCompleteness",
