@@ -17,7 +17,7 @@ from flask import current_app
 from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from whatworks.catalogue import NamedQuery, envelope, plain_value
+from whatworks.catalogue import NamedQuery, envelope, plain_rows
 from whatworks.namespaces import sparql_prologue
 
 from .execution import run_bounded
@@ -53,12 +53,7 @@ def select(
 
     :raises ApiError: busy (503), timeout (504), too large (422), engine failure (500).
     """
-    results = json.loads(_run(query, parameters or {}, what=what))
-    columns = results.get("head", {}).get("vars", [])
-    return [
-        {c: plain_value(b[c]) if c in b else None for c in columns}
-        for b in results.get("results", {}).get("bindings", [])
-    ]
+    return plain_rows(json.loads(_run(query, parameters or {}, what=what)))[1]
 
 
 def construct(query: str, parameters: dict[str, Node] | None = None, *, what: str) -> Graph:

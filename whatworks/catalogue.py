@@ -355,9 +355,16 @@ def envelope(
     }
     if "boolean" in results:
         return {**head, "boolean": results["boolean"]}
+    columns, rows = plain_rows(results)
+    return {**head, "columns": columns, "rows": rows}
+
+
+def plain_rows(results: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows of SPARQL JSON results, each cell a plain value
+    (:func:`plain_value`; None where unbound)."""
     columns = list(results.get("head", {}).get("vars", []))
     rows = [
         {c: plain_value(b[c]) if c in b else None for c in columns}
         for b in results.get("results", {}).get("bindings", [])
     ]
-    return {**head, "columns": columns, "rows": rows}
+    return columns, rows
