@@ -80,6 +80,9 @@ class Store(Protocol):
     def dataset_version(self) -> str | None:
         """An opaque string that changes whenever the data changes; None for an empty store."""
 
+    def triples(self, graph: URIRef) -> Iterator[Triple]:
+        """Every triple of one named graph, as rdflib terms."""
+
     def export(self, out: BinaryIO, *, format: str = "nquads") -> None:
         """Write every graph to ``out`` (see :data:`EXPORT_FORMATS`)."""
 
@@ -289,7 +292,7 @@ def from_ox(term: object) -> Any:
     raise TypeError(f"unexpected term {term!r}")
 
 
-def union_graph(store: EmbeddedStore, graphs: Iterable[URIRef] | None = None) -> Graph:
+def union_graph(store: Store, graphs: Iterable[URIRef] | None = None) -> Graph:
     """An in-memory rdflib graph of the given named graphs (default: all data graphs)."""
     result = Graph()
     for name in graphs if graphs is not None else store.graph_names():
