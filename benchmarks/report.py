@@ -98,14 +98,19 @@ def report(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         re_, s = r.get("reingest", {}), r.get("summary", {})
-        for sheet in ("findings", "economic"):
+        for sheet in ("findings", "economic", "unchanged"):
             entry = re_.get(sheet)
             if not entry or "median_wall_s" not in entry:
                 continue
+            what = (
+                f"economic, unchanged ({entry['file_rows']} rows)"
+                if sheet == "unchanged"
+                else f"{sheet} ({entry['changed_rows']} of {entry['file_rows']} rows changed)"
+            )
             rows.append(
                 [
                     r["size"],
-                    f"{sheet} ({entry['changed_rows']} of {entry['file_rows']} rows changed)",
+                    what,
                     _s(entry["median_wall_s"]),
                     _s(entry["peak_rss_mb"], 0),
                     _s(s.get("baseline_parse_validate_s"))
