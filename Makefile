@@ -18,6 +18,7 @@ run: setup
 	$(BIN)/whatworks serve
 
 test: setup
+	bash scripts/setup-test-stores.sh
 	$(BIN)/ruff check whatworks ingest server tests scripts benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest

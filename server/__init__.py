@@ -1,11 +1,23 @@
-"""The whatworks web server: a Flask application that serves the SPARQL 1.1 Protocol
-(and, later, the query API and pages). It never writes to the store.
+"""The whatworks web server: a Flask application that serves the SPARQL 1.1 Protocol, the
+query API and the pages. It never writes to the store.
 
-Use :func:`create_app`; ``whatworks serve`` runs it on waitress.
+Use :func:`create_app`; ``whatworks serve`` runs it on waitress. (Imported lazily: the
+query worker processes import this package too, and need none of Flask.)
 """
 
 from __future__ import annotations
 
-from .app import create_app
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """See :func:`whatworks.server.app.create_app`."""
+    from .app import create_app as build
+
+    return build(config)

@@ -13,11 +13,13 @@ from flask import Flask, Response, g, request
 
 from whatworks import __version__
 from whatworks.errors import StoreError
+from whatworks.remote_store import is_remote
 
 from . import errors
 from .la_pages import blueprint as la_pages
-from .query_worker import QueryPool
+from .query_worker import QueryPool, version_marker
 from .settings import Settings
+from .void_pages import blueprint as void_pages
 
 EXTENSION = "whatworks"
 
@@ -38,9 +40,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     :raises whatworks.errors.StoreError: there is no store at the configured location.
     """
     settings = Settings.load(config)
-    store = Path(settings.store).expanduser()
-    if not (store / "CURRENT").exists():
-        raise StoreError(f"no store at {store}: load some evidence first (`whatworks load`)")
+    store: Path | str
+    if is_remote(settings.store):
+        store = settings.store
+        if not version_marker(store):
+            raise StoreError(
+                f"no whatworks dataset at {store}: load some evidence into it first "
+                f"(`whatworks --store {store} load`)"
+            )
+    else:
+        store = Path(settings.store).expanduser()
+        if not (store / "CURRENT").exists():
+            raise StoreError(f"no store at {store}: load some evidence first (`whatworks load`)")
     app = Flask("whatworks.server")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -79,6 +90,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     errors.register(app)
+
+    @app.errorhandler(StoreError)
+    def _store_down(error: StoreError) -> Response:
+        # Reading the dataset version of a remote store (ETags, /health) failed.
+        log.warning("the store is unavailable: %s", error)
+        return errors.error_response(
+            503, f"the store is unavailable; try again shortly ({error})", {"Retry-After": "5"}
+        )
     from .sparql_protocol import blueprint as sparql
 
     app.register_blueprint(sparql)
@@ -89,14 +108,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_pages(app)
     app.register_blueprint(la_pages)
+    app.register_blueprint(void_pages)
 
     @app.get("/health")
     def health() -> Response:
-        from .query_worker import version_marker
-
-        return Response(
-            f'{{"status": "ok", "version": "{version_marker(store)}"}}', mimetype="application/json"
-        )
+        version = version_marker(store)
+        return Response(f'{{"status": "ok", "version": "{version}"}}', mimetype="application/json")
 
     return app
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import multiprocessing
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,24 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from whatworks.store import VERSION_MARKER, parameter_functions
+from whatworks.errors import StoreError
+from whatworks.remote_store import (
+    PartialResult,
+    QueryRefused,
+    RemoteStore,
+    StoreUnavailable,
+    is_remote,
+    open_remote,
+)
+from whatworks.store import (
+    VERSION_MARKER,
+    bind_parameters,
+    open_read_only_view,
+    parameter_functions,
+    raced_a_writer,
+)
+
+log = logging.getLogger("whatworks.server")
 
 #: Result kinds a worker returns.
 SOLUTIONS, BOOLEAN, GRAPH = "solutions", "boolean", "graph"
@@ -77,12 +96,58 @@ class Answer:
     seconds: float
 
 
-def version_marker(store: Path) -> str:
-    """The store's version marker (written after every change), or "" before the first."""
+def version_marker(store: Path | str) -> str:
+    """The store's version marker (written after every change), or "" before the first.
+
+    For a remote store it is the dataset version held in the store, asked at most once a
+    second per process.
+
+    :raises StoreError: a remote store did not answer.
+    """
+    if isinstance(store, str) and is_remote(store):
+        return _remote_version(store)
     try:
-        return (store / VERSION_MARKER).read_text(encoding="utf-8").strip()
+        return (Path(store) / VERSION_MARKER).read_text(encoding="utf-8").strip()
     except OSError:
         return ""
+
+
+_remote_versions: dict[str, tuple[float, str]] = {}
+_remote_stores: dict[str, RemoteStore] = {}
+_remote_lock = threading.Lock()
+
+
+def _remote_version(location: str) -> str:
+    with _remote_lock:
+        seen = _remote_versions.get(location)
+        if seen is not None and time.monotonic() - seen[0] < 1.0:
+            return seen[1]
+        store = _remote_stores.get(location)
+        if store is None:
+            store = _remote_stores[location] = open_remote(location, read_only=True)
+    version = store.dataset_version() or ""
+    with _remote_lock:
+        _remote_versions[location] = (time.monotonic(), version)
+    return version
+
+
+#: Virtuoso's pragmas (``define get:soft "soft"`` makes it fetch the web): not SPARQL, and
+#: never passed on to a remote store.
+_PRAGMA = re.compile(r"(?im)^\s*define\s+[a-z_-]+:[a-z_-]+")
+
+
+def _run_remote(store: RemoteStore, job: Job) -> Any:
+    if _PRAGMA.search(job.query):
+        raise SyntaxError("store-specific pragmas (define ...) are not SPARQL")
+    text = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
+    if job.default_graphs or job.named_graphs:
+        return store.query(
+            text,
+            parameters=job.parameters,
+            default_graphs=job.default_graphs,
+            named_graphs=job.named_graphs,
+        )
+    return store.query(text, parameters=job.parameters, union=not job.query_dataset)
 
 
 class _Capped(io.RawIOBase):
@@ -103,6 +168,13 @@ class _Capped(io.RawIOBase):
         return len(chunk)
 
 
+#: A worker's first message: its imports are done and it can take a job.
+READY = "ready"
+#: Seconds a new worker may take to become ready before it is replaced (a busy machine
+#: can take several seconds to start an interpreter).
+START_TIMEOUT = 120.0
+
+
 def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker process
     import pyoxigraph as ox
 
@@ -121,8 +193,10 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
         "application/n-quads": ox.RdfFormat.N_QUADS,
     }
     path = Path(store_path)
+    remote = is_remote(store_path)
     store: Any = None
     marker: str | None = None
+    conn.send((READY,))
     while True:
         try:
             job: Job | None = conn.recv()
@@ -132,21 +206,34 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
             return
         started = time.perf_counter()
         try:
-            current = version_marker(path)
-            if store is None or current != marker:
-                store = ox.Store.read_only(store_path)
-                marker = current
-            options: dict[str, Any] = {"base_iri": job.base_iri}
-            if job.default_graphs or job.named_graphs:
-                # The protocol's dataset replaces the query's FROM / FROM NAMED entirely.
-                options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-                options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-            elif not job.query_dataset:
-                # (Setting this would also override the query's own FROM / FROM NAMED.)
-                options["use_default_graph_as_union"] = True
-            result = store.query(
-                job.query, custom_functions=parameter_functions(job.parameters), **options
-            )
+            if remote:
+                if store is None:
+                    store = open_remote(store_path, read_only=True)
+                result = _run_remote(store, job)
+            else:
+                options: dict[str, Any] = {"base_iri": job.base_iri}
+                if job.default_graphs or job.named_graphs:
+                    # The protocol's dataset replaces the query's FROM / FROM NAMED entirely.
+                    options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+                    options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+                elif not job.query_dataset:
+                    # (Setting this would also override the query's own FROM / FROM NAMED.)
+                    options["use_default_graph_as_union"] = True
+                functions = parameter_functions(job.parameters)
+                for attempt in range(2):
+                    current = version_marker(path)
+                    if store is None or current != marker or attempt:
+                        store = open_read_only_view(path)
+                        marker = current
+                    try:
+                        text = bind_parameters(job.query, job.parameters)
+                        result = store.query(text, custom_functions=functions, **options)
+                        break
+                    except (OSError, RuntimeError) as exc:
+                        # The view read a table file an ingest had just compacted away
+                        # (see whatworks.store.raced_a_writer): reopen it and run again.
+                        if attempt or not raced_a_writer(exc):
+                            raise
             out: Any = _Capped(job.max_bytes)
             if isinstance(result, ox.QueryBoolean):
                 kind = BOOLEAN
@@ -170,8 +257,14 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
             conn.send(("ok", kind, media, b"".join(out.parts), time.perf_counter() - started))
         except KeyError:
             conn.send(("unacceptable", "no acceptable format for this kind of result"))
-        except SyntaxError as exc:
+        except (SyntaxError, QueryRefused) as exc:
             conn.send(("syntax", str(exc)))
+        except StoreUnavailable as exc:
+            conn.send(("unavailable", str(exc)))
+        except PartialResult as exc:
+            conn.send(("partial", str(exc)))
+        except StoreError as exc:
+            conn.send(("error", str(exc)))
         except ResultTooLarge as exc:
             conn.send(("too_large", str(exc)))
         except Exception as exc:  # the worker must answer, whatever the engine raised
@@ -188,7 +281,7 @@ class _Worker:
 class QueryPool:
     """A fixed number of query worker processes over one store."""
 
-    def __init__(self, store: Path, *, size: int, queue_timeout: float):
+    def __init__(self, store: Path | str, *, size: int, queue_timeout: float):
         self.store = store
         self.size = max(1, size)
         self.queue_timeout = queue_timeout
@@ -198,7 +291,25 @@ class QueryPool:
         self._lock = threading.Lock()
         self.killed = 0
         for _ in range(self.size):
-            self._idle.put(self._spawn())
+            threading.Thread(target=self._admit, daemon=True).start()
+
+    def _admit(self) -> None:
+        """Start a worker and put it in the pool once it says it is ready, so that a
+        query's time limit never counts the start of a fresh interpreter."""
+        for _ in range(3):
+            worker = self._spawn()
+            try:
+                if worker.conn.poll(START_TIMEOUT) and worker.conn.recv() == (READY,):
+                    self._idle.put(worker)
+                    return
+            except (EOFError, OSError):
+                pass
+            log.warning("a query worker did not start within %g s; starting another", START_TIMEOUT)
+            worker.process.kill()
+            worker.process.join(timeout=10)
+            with self._lock:
+                self._all.discard(worker)
+        log.error("a query worker failed to start three times; the pool has one fewer")
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -235,7 +346,7 @@ class QueryPool:
             if worker is not None:
                 self._replace(worker)
                 worker = None  # type: ignore[assignment]
-            raise QueryFailed("error", "the query worker died; it has been replaced") from exc
+            raise QueryFailed("died", "the query worker died; it has been replaced") from exc
         finally:
             if worker is not None:
                 self._idle.put(worker)
@@ -254,7 +365,7 @@ class QueryPool:
         # Spawning takes a moment (a fresh interpreter): do it off the request's thread.
         def respawn() -> None:
             worker.process.join(timeout=10)  # reap the killed one: leave no zombie behind
-            self._idle.put(self._spawn())
+            self._admit()
 
         threading.Thread(target=respawn, daemon=True).start()
 

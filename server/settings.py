@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from whatworks.config import store_location
+from whatworks.config import store_target
 from whatworks.errors import WhatworksError
 
 #: Environment variable naming a TOML settings file.
@@ -68,7 +68,7 @@ class Settings:
         settings = settings._with(from_env, "environment")
         settings = settings._with(dict(overrides or {}), "arguments")
         if not settings.store:
-            settings = replace(settings, store=str(store_location()))
+            settings = replace(settings, store=store_target())
         return settings
 
     def _with(self, values: Mapping[str, Any], where: str) -> Settings:

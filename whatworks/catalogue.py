@@ -14,11 +14,12 @@ Each file is one question. Its ``#+`` lines hold YAML front matter (grlc style):
 Parameter types: ``concept`` (a code of a SKOS scheme, bound as the concept's IRI),
 ``iri``, ``integer`` (with optional ``minimum``/``maximum``), ``boolean``, ``enum`` (one of
 ``values``, bound as a plain literal) and ``string``. The query reads parameter ``x`` with
-``BIND(wwfn:param("x") AS ?x)``: the function returns the value as an RDF term, or nothing
-when ``x`` was not given (and has no ``default``), leaving ``?x`` unbound — so optional
-filters read ``FILTER(!BOUND(?x) || ...)``. Nothing is ever pasted into the query text.
-Values outside their type or allowed set are refused with the allowed values listed.
-(pyoxigraph's own substitutions join on the result, so filters could not see them.)
+``BIND(wwfn:param("x") AS ?x)``: the store writes the value there as an RDF term (by the
+serializer, :func:`whatworks.store.bind_parameters`: escaped, never pasted as given), or
+drops the ``BIND`` when ``x`` was not given (and has no ``default``), leaving ``?x``
+unbound — so optional filters read ``FILTER(!BOUND(?x) || ...)``. Values outside their
+type or allowed set are refused with the allowed values listed. (pyoxigraph's own
+substitutions join on the result, so filters could not see them.)
 """
 
 from __future__ import annotations
@@ -334,7 +335,8 @@ def plain_value(binding: dict[str, Any]) -> Any:
         except ValueError:
             return value
     if datatype == str(XSD.boolean):
-        return value == "true"
+        # "1" and "0" are xsd:boolean too (Virtuoso answers with them)
+        return value in ("true", "1")
     return value
 
 

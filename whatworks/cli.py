@@ -17,9 +17,16 @@ import click
 import pyoxigraph as ox
 
 from . import __version__
-from .config import STORE_ENV, bundled_evidence, bundled_statistics, store_location
+from .config import (
+    STORE_ENV,
+    bundled_evidence,
+    bundled_statistics,
+    open_configured_store,
+    store_target,
+)
 from .errors import InputError, Problem, ValidationFailed, WhatworksError
-from .store import EXPORT_FORMATS, EmbeddedStore, open_store
+from .remote_store import is_remote
+from .store import EXPORT_FORMATS, Store
 
 if TYPE_CHECKING:
     from whatworks.ingest.pipeline import Source
@@ -40,17 +47,18 @@ class Context:
     def __init__(self, store: str | None):
         self.store_option = store
 
-    def open(self, *, read_only: bool = False) -> EmbeddedStore:
-        return open_store(store_location(self.store_option), read_only=read_only)
+    def open(self, *, read_only: bool = False) -> Store:
+        return open_configured_store(self.store_option, read_only=read_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="whatworks")
 @click.option(
     "--store",
-    metavar="PATH",
+    metavar="PATH|URL",
     default=None,
-    help=f"Store folder (default: ${STORE_ENV}, else ~/.local/share/whatworks/store).",
+    help=f"Store folder, or the query URL of a SPARQL store (docs/remote-stores.md) "
+    f"(default: ${STORE_ENV}, else ~/.local/share/whatworks/store).",
 )
 @click.pass_context
 def main(ctx: click.Context, store: str | None) -> None:
@@ -211,8 +219,12 @@ def validate(
     warnings: list[Problem] = []
     try:
         if paths:
-            location = store_location(obj.store_option)
-            store = open_store(location, read_only=True) if location.exists() else None
+            location = store_target(obj.store_option)
+            store = (
+                open_configured_store(location, read_only=True)
+                if is_remote(location) or Path(location).exists()
+                else None
+            )
             try:
                 _, warnings = prepare(
                     list(paths),
@@ -409,30 +421,75 @@ def _cell(term: object) -> str:
     return str(value) if value is not None else str(term)
 
 
+#: File suffixes that make ``export --out`` write one file (the single-format mode).
+_RDF_SUFFIXES = (".nq", ".nquads", ".trig", ".ttl", ".turtle", ".nt", ".ntriples")
+
+
 @main.command()
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(sorted(EXPORT_FORMATS)),
-    default="nquads",
-    show_default=True,
-    help="RDF format (N-Quads and TriG keep the named graphs).",
+    default=None,
+    help="RDF format of a single file (N-Quads and TriG keep the named graphs) [default: nquads].",
 )
 @click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="File to write (default: standard output)."
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="File to write (default: standard output); or a release folder: any path without "
+    "an RDF file suffix (.nq .trig .ttl .nt), when --format is not given.",
+)
+@click.option("--force", is_flag=True, help="Release: replace a non-empty folder.")
+@click.option(
+    "--licence",
+    metavar="IRI",
+    default=None,
+    help="Release: the dataset's licence (dcterms:license). Default: none claimed; see "
+    "docs/releases.md.",
+)
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    default=None,
+    help="Release: the public SPARQL endpoint (void:sparqlEndpoint). Default: none stated.",
 )
 @click.pass_obj
-def export(obj: Context, fmt: str, out: Path | None) -> None:
-    """Export the whole store as RDF."""
+def export(
+    obj: Context,
+    fmt: str | None,
+    out: Path | None,
+    force: bool,
+    licence: str | None,
+    endpoint: str | None,
+) -> None:
+    """Export the whole store as RDF: one file, or a release folder.
+
+    A release folder holds N-Quads, TriG, Turtle, N-Triples, JSON-LD and RDF/XML dumps, the
+    JSON-LD context, a VoID and DCAT description (void.ttl) and SHA256SUMS; it is written
+    beside the target and renamed at the end (docs/releases.md).
+    """
+    release = (
+        out is not None
+        and fmt is None
+        and (out.is_dir() or out.suffix.lower() not in _RDF_SUFFIXES)
+    )
+    if not release and (force or licence or endpoint):
+        raise click.UsageError(
+            "--force, --licence and --endpoint need a release folder (--out DIR)"
+        )
     try:
         store = obj.open(read_only=True)
         try:
-            if out is None:
-                store.export(sys.stdout.buffer, format=fmt)
+            if release:
+                assert out is not None
+                _export_release(store, out, force=force, licence=licence, endpoint=endpoint)
+            elif out is None:
+                store.export(sys.stdout.buffer, format=fmt or "nquads")
             else:
                 tmp = out.with_name(out.name + ".part")
                 with tmp.open("wb") as handle:
-                    store.export(handle, format=fmt)
+                    store.export(handle, format=fmt or "nquads")
                 tmp.replace(out)
         finally:
             store.close()
@@ -440,6 +497,23 @@ def export(obj: Context, fmt: str, out: Path | None) -> None:
         _fail(exc)
     except OSError as exc:
         _fail(WhatworksError(f"cannot write {out}: {exc.strerror}"))
+
+
+def _export_release(
+    store: Store, out: Path, *, force: bool, licence: str | None, endpoint: str | None
+) -> None:
+    from .release import write_release
+
+    for name, value in (("--licence", licence), ("--endpoint", endpoint)):
+        if value is not None and not value.startswith(("http://", "https://", "urn:")):
+            raise click.BadParameter(f"{value!r} is not an absolute IRI", param_hint=name)
+    done = write_release(store, out, force=force, licence=licence, endpoint=endpoint)
+    total = sum(f.byte_size for f in done.files)
+    click.echo(
+        f"release {done.version or '(empty store)'}: {done.stats.triples} triples "
+        f"({done.stats.quads} in {len(done.stats.graphs)} named graphs), "
+        f"{len(done.files) + 2} files, {total} bytes in {done.folder}"
+    )
 
 
 @main.command()
@@ -587,7 +661,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     from whatworks.server import create_app
 
     try:
-        app = create_app({"store": str(store_location(obj.store_option))})
+        app = create_app({"store": store_target(obj.store_option)})
     except WhatworksError as exc:
         _fail(exc)
     click.echo(
@@ -601,6 +675,9 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         threads=threads,
         ident="whatworks",
         clear_untrusted_proxy_headers=True,
+        # waitress would buffer up to 1 GiB before the app could answer 413; past our own
+        # limit plus 16 MiB it answers 413 itself (plain text) without buffering more
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 16 * 1024 * 1024,
         _quiet=True,
     )
 

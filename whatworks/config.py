@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import Store
 
 #: Environment variable naming the store (a folder for the embedded store).
 STORE_ENV = "WHATWORKS_STORE"
@@ -21,9 +25,33 @@ def default_store_location() -> Path:
 
 
 def store_location(option: str | None = None) -> Path:
-    """The store to use: the ``--store`` option, else ``$WHATWORKS_STORE``, else the default."""
+    """The store folder to use: the ``--store`` option, else ``$WHATWORKS_STORE``, else the
+    default. (A remote store's URL is not a folder: see :func:`store_target`.)"""
     chosen = option or os.environ.get(STORE_ENV)
     return Path(chosen).expanduser() if chosen else default_store_location()
+
+
+def store_target(option: str | None = None) -> str:
+    """The store to use as a string: an ``http(s)://`` query endpoint, or a folder."""
+    chosen = option or os.environ.get(STORE_ENV) or ""
+    if chosen.startswith(("http://", "https://")):
+        return chosen
+    return str(store_location(option))
+
+
+def open_configured_store(option: str | None = None, *, read_only: bool = False) -> Store:
+    """Open the store named by ``--store`` / ``$WHATWORKS_STORE``: a remote SPARQL store
+    for an ``http(s)://`` URL (set up from ``WHATWORKS_STORE_*``), else the embedded store.
+
+    :raises StoreError: the store cannot be opened.
+    """
+    from .remote_store import is_remote, open_remote
+    from .store import open_store
+
+    target = store_target(option)
+    if is_remote(target):
+        return open_remote(target, read_only=read_only)
+    return open_store(target, read_only=read_only)
 
 
 def bundled_evidence() -> list[Path]:
