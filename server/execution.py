@@ -15,13 +15,17 @@ from .query_worker import Answer, Job, QueryBusy, QueryFailed, QueryTimeout
 
 log = logging.getLogger("whatworks.server")
 
+#: What the pool says when a worker process dies under a query (no kind of its own yet).
+WORKER_DIED = "the query worker died"
+
 
 def run_bounded(job: Job, *, what: str = "the query") -> Answer:
     """Run ``job`` in a free worker under the configured time limit.
 
     :raises ApiError: 503 all workers busy, 504 past the time limit, 400 malformed query,
-        422 result over the size cap, 406 no format for the result, 403 a refused SERVICE,
-        500 the engine failed (logged; no internals in the answer).
+        422 result over the size cap or a query that took its worker down, 406 no format
+        for the result, 403 a refused SERVICE, 500 the engine failed (logged; no internals
+        in the answer).
     """
     ext = current_app.extensions["whatworks"]
     settings = ext["settings"]
@@ -40,8 +44,27 @@ def run_bounded(job: Job, *, what: str = "the query") -> Answer:
             ) from exc
         if exc.kind == "unacceptable":
             raise ApiError(406, str(exc)) from exc
+        if exc.kind == "unavailable":
+            log.warning("%s: the remote store is unavailable: %s", what, exc)
+            raise ApiError(
+                503,
+                f"the store is unavailable; try again shortly ({exc})",
+                headers={"Retry-After": "5"},
+            ) from exc
+        if exc.kind == "partial":
+            raise ApiError(502, f"the store returned an incomplete answer: {exc}") from exc
         if "not allowed" in str(exc) or "SERVICE" in str(exc):
             raise ApiError(403, str(exc)) from exc
+        if exc.kind == "died" or WORKER_DIED in str(exc):
+            # The engine took the worker process down (its stack or memory overflowed on a
+            # monstrous query): like a query past the time limit, the query is stopped and
+            # its worker replaced; the request, not the server, is at fault.
+            log.warning("%s stopped its query worker: %s", what, exc)
+            raise ApiError(
+                422,
+                f"{what} was too large or too deeply nested for the engine, which stopped; "
+                "simplify the query",
+            ) from exc
         log.error("%s failed in the engine: %s", what, exc)
         raise ApiError(500, f"{what} failed in the engine; it has been logged") from exc
     return answer

@@ -5,9 +5,10 @@
   unknown graphs are empty); without them the default graph is the union of all graphs.
 - Results as SPARQL JSON/XML/CSV/TSV or Turtle/N-Triples/JSON-LD/RDF-XML/TriG/N-Quads, by
   ``format`` or ``Accept``; 406 otherwise. GET without a query: the service description.
-- Updates are refused (403), SERVICE is refused unless allow-listed (403), queries are
-  stopped at the time limit (504), results over the size cap fail whole (422), bodies and
-  queries over their limits get 413/414.
+- Updates are refused (403), SERVICE is refused unless allow-listed (403), queries nested
+  deeper than the engine can take are refused (400), queries are stopped at the time
+  limit (504), results over the size cap fail whole (422), bodies and queries over their
+  limits get 413/414.
 - ETag = dataset version + request; ``If-None-Match`` gives 304 without running anything.
 
 Statuses and messages are documented in docs/server.md.
@@ -37,7 +38,7 @@ from .query_worker import (
     version_marker,
 )
 from .settings import Settings
-from .sparql_text import read_query
+from .sparql_text import MAX_NESTING, read_query
 
 blueprint = Blueprint("sparql", __name__)
 log = logging.getLogger("whatworks.server")
@@ -83,6 +84,9 @@ def _settings() -> Settings:
 
 
 def _read_request(settings: Settings) -> _Params:
+    if (request.content_length or 0) > settings.max_body_bytes:
+        # whatever is in it, an update included: the body is not read
+        raise ApiError(413, f"the request body is larger than {settings.max_body_bytes} bytes")
     params = _Params()
     params.add(_pairs(request.query_string, "query string"))
     if request.method == "POST":
@@ -141,6 +145,13 @@ def sparql() -> Response:
             )
         if service not in settings.service_allowlist:
             raise ApiError(403, f"SERVICE <{service}> is not allowed on this endpoint")
+    if text.depth > MAX_NESTING:
+        # the engine parses recursively: thousands of levels overflow its stack
+        raise ApiError(
+            400,
+            f"the query nests {text.depth} levels deep (brackets and prefix operators); "
+            f"at most {MAX_NESTING} are accepted",
+        )
     graph = text.form in ("CONSTRUCT", "DESCRIBE")
     offered = GRAPHS if graph else (BOOLEAN_RESULTS if text.form == "ASK" else RESULTS)
     try:

@@ -15,6 +15,11 @@ reads on both ways, and a SERVICE found in any reading counts (positions already
 not read again, so this stays linear). Escapes are read as the engine reads them (``\\u``
 in IRIs, ``\\'`` or ``\\#`` in prefixed names), and ``SERVICE:x {`` is the keyword and
 the endpoint ``:x``.
+
+It also measures how deeply the text nests (brackets, and runs of prefix operators such as
+``!!!!``): the engine parses and evaluates recursively, and a few thousand levels overflow
+its stack and kill the query worker, so the endpoint refuses texts nested deeper than
+:data:`MAX_NESTING` before any engine sees them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ _TOKEN = re.compile(
 )
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+#: Deepest nesting accepted: far beyond any real query (a few dozen levels), far below
+#: where the engine's stack overflows (about a thousand levels of nested function calls).
+MAX_NESTING = 256
+_OPEN, _CLOSE = frozenset("{(["), frozenset("})]")
+#: Prefix operators (negation, sign, inverse path) that nest without brackets.
+_PREFIX_OPERATORS = frozenset("!-+^")
 UPDATE_WORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 )
@@ -51,12 +62,14 @@ class QueryText:
     before any query form (so the text is an update). ``services``: each SERVICE endpoint,
     as an absolute IRI when the text gives one plainly, else None (a variable, or an IRI
     that cannot be checked). ``dataset_clause``: the text has FROM or FROM NAMED.
+    ``depth``: the deepest nesting of brackets and prefix operators.
     """
 
     form: str | None
     update_words: tuple[str, ...]
     services: tuple[str | None, ...]
     dataset_clause: bool = False
+    depth: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,39 @@ def read_query(text: str) -> QueryText:
             form = word
         elif form is None and word in UPDATE_WORDS:
             updates.append(word)
-    return QueryText(form, tuple(updates), _services(text, prefixes), dataset)
+    return QueryText(form, tuple(updates), _services(text, prefixes), dataset, _depth(tokens))
+
+
+def _depth(tokens: list[_Token]) -> int:
+    """The deepest nesting: open brackets, plus the prefix operators in a row at a point.
+
+    Brackets inside an IRI count too: read with ``<`` as less-than, ``<((((1))))&&1>`` is
+    code. (Other readings that hide brackets from this count end, at worst, in a query
+    worker the engine overflowed: it is replaced, and the client is told; see
+    :mod:`server.execution`.)
+    """
+    deepest = brackets = operators = 0
+    for token in tokens:
+        if token.kind == "iri":
+            for char in token.value:
+                if char in _OPEN:
+                    brackets += 1
+                    deepest = max(deepest, brackets)
+                elif char in _CLOSE:
+                    brackets = max(0, brackets - 1)
+            operators = 0
+            continue
+        value = token.value if token.kind == "other" else ""
+        if value in _PREFIX_OPERATORS:
+            operators += 1
+        else:
+            operators = 0
+            if value in _OPEN:
+                brackets += 1
+            elif value in _CLOSE:
+                brackets = max(0, brackets - 1)
+        deepest = max(deepest, brackets + operators)
+    return deepest
 
 
 def _services(text: str, prefixes: dict[str, str | None]) -> tuple[str | None, ...]:
