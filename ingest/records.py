@@ -22,7 +22,8 @@ from .tabular import RawSheet, iter_progress
 Value = str | int | Decimal | bool | date
 
 _KEY = re.compile(KEY_PATTERN)
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"[0-9]{4}")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 _DOI_PREFIXES = (
     "https://doi.org/",
     "http://doi.org/",
@@ -199,7 +200,9 @@ def _parse_one(
         return text
     if kind in (Kind.INTEGER, Kind.YEAR):
         cleaned = text[:-2] if text.endswith(".0") else text
-        ok = _YEAR.match(cleaned) if kind is Kind.YEAR else re.match(r"^[+-]?\d+$", cleaned)
+        # ASCII digits only, and few enough of them: int() refuses strings of more than
+        # 4300 digits with a ValueError, and no count in a coding sheet needs 19.
+        ok = (_YEAR if kind is Kind.YEAR else _INTEGER).fullmatch(cleaned)
         if ok:
             return int(cleaned)
         expected = "a four-digit year" if kind is Kind.YEAR else "a whole number"
