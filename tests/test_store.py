@@ -1,19 +1,18 @@
-"""The embedded store: persistence, atomic replacement, and surviving a killed ingest."""
+"""The embedded store: persistence, atomic replacement, clear errors.
+
+Faults (a killed ingest, ingests racing queries, a full disk) are in tests/test_faults.py.
+"""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from rdflib import RDFS, Graph, Literal, URIRef
 
-from tests.conftest import SYNTHETIC_BASE, run_command, write_sheet
+from tests.conftest import SYNTHETIC_BASE
 from whatworks.errors import StoreError
 from whatworks.namespaces import source_graph
 from whatworks.store import open_store
@@ -108,43 +107,4 @@ def test_second_writer_gets_a_clear_error(store_dir: Path) -> None:
         store.close()
 
 
-@pytest.mark.slow
-def test_killed_ingest_leaves_previous_version(tmp_path: Path, store_dir: Path) -> None:
-    """SIGKILL an ingest at random moments: the store opens and holds old or new, whole."""
-    rows = 20000
-    old = write_sheet(
-        tmp_path, "big.interventions", [{"key": f"i{i}", "label": f"old {i}"} for i in range(rows)]
-    )
-    done = run_command(store_dir, "ingest", "--id-base", SYNTHETIC_BASE, str(old))
-    assert done.returncode == 0, done.stderr
-    new_dir = tmp_path / "new"
-    new_dir.mkdir()
-    new = write_sheet(
-        new_dir, "big.interventions", [{"key": f"i{i}", "label": f"new {i}"} for i in range(rows)]
-    )
-    exe = Path(sys.executable).with_name("whatworks")
-    env = {**os.environ, "WHATWORKS_STORE": str(store_dir)}
-    rng = random.Random(20261126)
-    graph = source_graph("big.interventions")
-    outcomes = set()
-    for _ in range(6):
-        proc = subprocess.Popen(
-            [str(exe), "ingest", "--id-base", SYNTHETIC_BASE, str(new)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.5, 6.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        found = labels(store_dir, graph)
-        kinds = {label.split()[0] for label in found}
-        assert len(found) == rows, f"{len(found)} labels: a partial graph"
-        assert kinds in ({"old"}, {"new"}), kinds
-        outcomes.add(kinds.pop())
-        if "new" in outcomes:
-            done = run_command(store_dir, "ingest", "--id-base", SYNTHETIC_BASE, str(old))
-            assert done.returncode == 0
-    # The store is writable afterwards and still validates.
-    done = run_command(store_dir, "validate")
-    assert done.returncode == 0, done.stdout + done.stderr
+# A killed ingest, ingests racing queries and a full disk: tests/test_faults.py.
