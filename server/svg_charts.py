@@ -199,9 +199,10 @@ def _gap_row(
     ]
     text = escape(_clip(row["label"], 44 if sub else 40))
     label = f'<text x="{left - 8}" y="{y + 4}" class="row-label{" sub" if sub else ""}">'
-    if sub:
+    if sub and row["href"]:
         out.append(f'<a href="{escape(row["href"])}">{label}{text}</text></a>')
-    elif not row["n_interventions"]:
+    elif sub or not row["n_interventions"]:
+        # (an intervention minted under another --id-base has no page here)
         out.append(f"{label}{text}</text>")
     else:
         expanded = "true" if row["expanded"] else "false"

@@ -410,3 +410,26 @@ def test_local_authorities_page(live_server: LiveServer) -> None:
     assert re.search(
         r"<td>\d+</td><td>[+-]\d+\.\d\d</td><td>[+-]\d+\.\d\d to [+-]\d+\.\d\d</td>", html
     )
+
+
+def test_pages_of_evidence_minted_elsewhere(sheets: Path, tmp_path: Path) -> None:
+    """Interventions ingested with another --id-base have no page here: the gap map and the
+    explorer list them without a link (they used to fail with 500)."""
+    import requests
+
+    from tests.conftest import SYNTHETIC_BASE, run_command
+
+    store = tmp_path / "synthetic-store"
+    done = run_command(
+        store, "ingest", "--id-base", SYNTHETIC_BASE, *map(str, sorted(sheets.iterdir()))
+    )
+    assert done.returncode == 0, done.stderr
+    server = LiveServer(store, env={"WHATWORKS_QUERY_TIMEOUT": "120"})
+    try:
+        for path in ("/gap-map?expand=mentoring", "/explore?outcome=entry"):
+            response = requests.get(server.url + path, timeout=120)
+            assert response.status_code == 200, (path, response.text[:300])
+            assert "Synthetic intervention" in response.text, path
+            assert 'href="None"' not in response.text
+    finally:
+        server.stop()
