@@ -28,6 +28,7 @@ from typing import Any
 
 from whatworks.errors import StoreError
 from whatworks.remote_store import (
+    AnswerTooLarge,
     PartialResult,
     QueryRefused,
     RemoteStore,
@@ -146,8 +147,11 @@ def _run_remote(store: RemoteStore, job: Job) -> Any:
             parameters=job.parameters,
             default_graphs=job.default_graphs,
             named_graphs=job.named_graphs,
+            max_bytes=job.max_bytes,
         )
-    return store.query(text, parameters=job.parameters, union=not job.query_dataset)
+    return store.query(
+        text, parameters=job.parameters, union=not job.query_dataset, max_bytes=job.max_bytes
+    )
 
 
 class _Capped(io.RawIOBase):
@@ -263,10 +267,10 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
             conn.send(("unavailable", str(exc)))
         except PartialResult as exc:
             conn.send(("partial", str(exc)))
+        except (ResultTooLarge, AnswerTooLarge) as exc:
+            conn.send(("too_large", str(exc)))
         except StoreError as exc:
             conn.send(("error", str(exc)))
-        except ResultTooLarge as exc:
-            conn.send(("too_large", str(exc)))
         except Exception as exc:  # the worker must answer, whatever the engine raised
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 

@@ -104,6 +104,10 @@ class QueryRefused(StoreError):
     """The store refused the query as malformed (HTTP 400)."""
 
 
+class AnswerTooLarge(StoreError):
+    """The store's answer was larger than the caller accepts (it is not read further)."""
+
+
 class PartialResult(StoreError):
     """The store cut the result short (Virtuoso's ResultSetMaxRows, an anytime query)."""
 
@@ -218,6 +222,7 @@ class RemoteStore:
         default_graphs: Iterable[str] | None = None,
         named_graphs: Iterable[str] | None = None,
         union: bool = True,
+        max_bytes: int | None = None,
     ) -> QueryResult:
         """Run a query; the default graph is the union of all graphs unless a dataset is
         given (``default_graphs`` / ``named_graphs``) or ``union`` is false (the query's own
@@ -226,13 +231,16 @@ class RemoteStore:
         :raises QueryRefused: the store found the query malformed.
         :raises PartialResult: the store cut the result short.
         :raises StoreUnavailable: the store did not answer.
+        :raises AnswerTooLarge: the answer passed ``max_bytes`` (reading stopped there).
         """
         text = bind_parameters(sparql, parameters or {})
         dataset_given = default_graphs is not None or named_graphs is not None
         if union and not dataset_given and self.settings.union == "protocol":
             graphs = [str(g) for g in self._dataset_graphs()]
             default_graphs, named_graphs = graphs, graphs
-        body, media = self._sparql(text, list(default_graphs or ()), list(named_graphs or ()))
+        body, media = self._sparql(
+            text, list(default_graphs or ()), list(named_graphs or ()), max_bytes=max_bytes
+        )
         return _parse_result(body, media)
 
     def select(
@@ -471,7 +479,12 @@ class RemoteStore:
         )
 
     def _sparql(
-        self, text: str, default_graphs: list[str], named_graphs: list[str]
+        self,
+        text: str,
+        default_graphs: list[str],
+        named_graphs: list[str],
+        *,
+        max_bytes: int | None = None,
     ) -> tuple[bytes, str]:
         """Send a query through SPARQLWrapper; (body, media type) of the answer."""
         wrapper = SPARQLWrapper(self.settings.query_url)
@@ -515,7 +528,12 @@ class RemoteStore:
                 response = wrapper.query().response
                 media = (response.headers.get("Content-Type") or "").split(";")[0].strip()
                 _check_complete(response.headers)
-                return response.read(), media
+                if max_bytes is None:
+                    return response.read(), media
+                body = response.read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    raise AnswerTooLarge(f"the result is larger than {max_bytes} bytes")
+                return body, media
             except sw_errors.QueryBadFormed as exc:
                 raise QueryRefused(f"the store refused the query: {_sw_message(exc)}") from None
             except sw_errors.Unauthorized:

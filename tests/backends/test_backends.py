@@ -359,3 +359,17 @@ def test_store_going_away_and_coming_back(remote: Backend) -> None:
         if remote.process is None:
             remote.start()
         server.stop()
+
+
+def test_a_large_remote_answer_is_capped(remote: Backend) -> None:
+    """A remote answer over the result cap is refused whole with 422, as on the embedded
+    store (the worker stops reading the store's answer at the cap)."""
+    env = {**remote.env, **SLOW_MACHINE, "WHATWORKS_MAX_RESULT_BYTES": "20000"}
+    server = LiveServer(remote.store, env=env)  # type: ignore[arg-type]
+    try:
+        query = {"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"}
+        response = requests.get(server.sparql, params=query, timeout=120)
+        assert response.status_code == 422, response.text[:300]
+        assert "larger than 20000 bytes" in response.json()["error"]["detail"]
+    finally:
+        server.stop()
