@@ -25,26 +25,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.backends.servers import free_port, wait_for  # noqa: E402
+from tests.backends.servers import free_port, named_cases, wait_for  # noqa: E402
 from whatworks import catalogue  # noqa: E402
 from whatworks.catalogue import sparql_prologue  # noqa: E402
 from whatworks.remote_store import RemoteSettings, RemoteStore  # noqa: E402
 from whatworks.store import Store, open_store  # noqa: E402
-
-#: A study of the bundled evidence, for parameters that take an IRI.
-EXAMPLE_IRI = "https://w3id.org/whatworks/id/study/fowler2014_fup"
-
-
-def cases() -> list[tuple[str, dict[str, str]]]:
-    out = []
-    for name, query in sorted(catalogue.catalogue().items()):
-        given = {
-            p.name: p.allowed()[0] if p.allowed() else EXAMPLE_IRI
-            for p in query.params
-            if p.required
-        }
-        out.append((name, given))
-    return out
 
 
 def timed(store: Store, name: str, given: dict[str, str]) -> tuple[float, int]:
@@ -103,7 +88,7 @@ def main() -> None:
             RemoteSettings(query_url=url, update_url=url, union="native", timeout=600),
             read_only=True,
         )
-        for name, given in cases():
+        for name, given in named_cases():
             times: dict[str, list[float]] = {"embedded": [], "oxigraph": []}
             rows: dict[str, int] = {}
             for i in range(args.repeat):

@@ -58,7 +58,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import pyoxigraph as ox
 import requests
-from rdflib import BNode, URIRef
+from rdflib import URIRef
 from rdflib.term import Node
 from SPARQLWrapper import GET, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
@@ -72,9 +72,10 @@ from .store import (
     QueryResult,
     Triple,
     bind_parameters,
+    data_operations,
     from_ox,
     new_version,
-    to_ox,
+    statement,
     update_graphs_by_replacing,
     version_update,
 )
@@ -336,13 +337,10 @@ class RemoteStore:
         parts: list[str] = []
         listed: dict[str, set[str]] = {}
         for graph, (gone, came) in changes.items():
-            removed = sorted({_statement(t) for t in gone})
-            added = sorted({_statement(t) for t in came})
-            if removed:
-                parts.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n" + "\n".join(removed) + "\n} }")
+            added = {_statement(t) for t in came}
+            parts += data_operations(graph, (_statement(t) for t in gone), added)
             if added:
-                parts.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(added) + "\n} }")
-                listed[str(graph)] = set(added)
+                listed[str(graph)] = added
         self._apply(" ;\n".join(parts + self._meta_update(listed, version)), version)
         # A graph that lost triples and gained none may now be empty: unlist it.
         emptied = [
@@ -378,15 +376,7 @@ class RemoteStore:
         parts: list[str] = []
         for graph, new in contents.items():
             old = {f"{t} ." for t in self._graph_triples(graph)}
-            gone, came = old - new, new - old
-            if gone:
-                parts.append(
-                    f"DELETE DATA {{ GRAPH <{graph}> {{\n" + "\n".join(sorted(gone)) + "\n} }"
-                )
-            if came:
-                parts.append(
-                    f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(sorted(came)) + "\n} }"
-                )
+            parts += data_operations(graph, old - new, new - old)
         return " ;\n".join(parts + self._meta_update(contents, version))
 
     def _staged_update(self, contents: Mapping[str, set[str]], version: str) -> str:
@@ -617,10 +607,10 @@ class RemoteStore:
 
 
 def _statement(triple: Triple) -> str:
-    s, p, o = triple
-    if isinstance(s, BNode) or isinstance(o, BNode):
-        raise StoreError("blank nodes cannot be stored: skolemize them first")
-    return f"{to_ox(s)} {to_ox(p)} {to_ox(o)} ."
+    try:
+        return statement(triple)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def _parse_result(body: bytes, media: str) -> QueryResult:

@@ -239,20 +239,12 @@ class EmbeddedStore:
             _debug_phase("diff")
             for target, content in graphs.items():
                 graph = ox.NamedNode(str(target))
-                new = {_statement(t) for t in content}
+                new = {statement(t) for t in content}
                 old = {
                     f"{q.subject} {q.predicate} {q.object} ."
                     for q in self._store.quads_for_pattern(None, None, None, graph)
                 }
-                gone, came = old - new, new - old
-                if gone:
-                    parts.append(
-                        f"DELETE DATA {{ GRAPH <{target}> {{\n" + "\n".join(sorted(gone)) + "\n} }"
-                    )
-                if came:
-                    parts.append(
-                        f"INSERT DATA {{ GRAPH <{target}> {{\n" + "\n".join(sorted(came)) + "\n} }"
-                    )
+                parts += data_operations(target, old - new, new - old)
         except OSError as exc:
             raise StoreError(
                 f"could not read the store at {self.location}: {_cause(exc)}; "
@@ -272,14 +264,9 @@ class EmbeddedStore:
         _debug_phase("diff")
         try:
             for target, (gone, came) in changes.items():
-                # Sorted, as replace_graphs does: Oxigraph writes keys in order faster
-                # (measured at 100k triples: 8.4 s CPU unsorted against 6.7 s sorted).
-                removed = "\n".join(sorted({_statement(t) for t in gone}))
-                added = "\n".join(sorted({_statement(t) for t in came}))
-                if removed:
-                    parts.append(f"DELETE DATA {{ GRAPH <{target}> {{\n{removed}\n}} }}")
-                if added:
-                    parts.append(f"INSERT DATA {{ GRAPH <{target}> {{\n{added}\n}} }}")
+                parts += data_operations(
+                    target, (statement(t) for t in gone), (statement(t) for t in came)
+                )
         except ValueError as exc:
             raise StoreError(f"could not write to the store: {exc}") from exc
         return self._commit(parts, version)
@@ -418,11 +405,28 @@ def _cause(exc: OSError) -> str:
     return text
 
 
-def _statement(triple: Triple) -> str:
+def statement(triple: Triple) -> str:
+    """One triple as an N-Triples statement (what ``INSERT DATA`` takes).
+
+    :raises ValueError: a blank node (the store holds none: skolemize first).
+    """
     s, p, o = triple
     if isinstance(s, BNode) or isinstance(o, BNode):
         raise ValueError("blank nodes cannot be stored: skolemize them first")
     return f"{to_ox(s)} {to_ox(p)} {to_ox(o)} ."
+
+
+def data_operations(graph: object, gone: Iterable[str], came: Iterable[str]) -> list[str]:
+    """``DELETE DATA`` / ``INSERT DATA`` for one graph, from N-Triples statements, sorted:
+    Oxigraph writes keys in order faster (measured at 100k triples: 8.4 s CPU unsorted
+    against 6.7 s sorted)."""
+    parts = []
+    removed, added = "\n".join(sorted(set(gone))), "\n".join(sorted(set(came)))
+    if removed:
+        parts.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n{removed}\n}} }}")
+    if added:
+        parts.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n{added}\n}} }}")
+    return parts
 
 
 #: The SPARQL function through which named queries read their parameters:

@@ -23,10 +23,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whatworks import catalogue
 from whatworks.remote_store import RemoteSettings, RemoteStore
 from whatworks.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A study of the bundled evidence, for catalogue parameters that take an IRI.
+EXAMPLE_IRI = "https://w3id.org/whatworks/id/study/fowler2014_fup"
 VIRTUOSO_INI = ROOT / "deploy" / "virtuoso" / "virtuoso.ini"
 ALL = ("embedded", "oxigraph", "virtuoso")
 
@@ -213,3 +216,16 @@ def selected() -> list[str]:
     if unknown:
         raise RuntimeError(f"WHATWORKS_BACKENDS: unknown {sorted(unknown)}; known: {ALL}")
     return names
+
+
+def named_cases() -> list[tuple[str, dict[str, str]]]:
+    """Every catalogue query, with its required parameters set to their first value."""
+    cases = []
+    for name, query in sorted(catalogue.catalogue().items()):
+        given = {
+            p.name: p.allowed()[0] if p.allowed() else EXAMPLE_IRI
+            for p in query.params
+            if p.required
+        }
+        cases.append((name, given))
+    return cases

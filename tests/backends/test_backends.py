@@ -20,7 +20,7 @@ import requests
 from rdflib import Graph, Literal, URIRef
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from tests.backends.servers import Backend
+from tests.backends.servers import Backend, named_cases
 from tests.conftest import SYNTHETIC_BASE, LiveServer, synthetic_study, write_sheet
 from whatworks import catalogue
 from whatworks.catalogue import plain_value, sparql_prologue
@@ -28,25 +28,10 @@ from whatworks.namespaces import source_graph
 from whatworks.store import Store, open_store
 
 LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
-#: A study of the bundled evidence, for parameters that take an IRI.
-EXAMPLE_IRI = "https://w3id.org/whatworks/id/study/fowler2014_fup"
 #: Columns that differ between two loads of the same files (when and by which run).
 VOLATILE = {"loaded_at", "activity"}
 #: The tests check answers, not speed: a generous query time limit for a busy CI machine.
 SLOW_MACHINE = {"WHATWORKS_QUERY_TIMEOUT": "120"}
-
-
-def named_cases() -> list[tuple[str, dict[str, str]]]:
-    """Every catalogue query, with its required parameters set to their first value."""
-    cases = []
-    for name, query in sorted(catalogue.catalogue().items()):
-        given = {
-            p.name: p.allowed()[0] if p.allowed() else EXAMPLE_IRI
-            for p in query.params
-            if p.required
-        }
-        cases.append((name, given))
-    return cases
 
 
 def normal(value: Any) -> Any:
