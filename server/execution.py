@@ -19,8 +19,8 @@ log = logging.getLogger("whatworks.server")
 WORKER_DIED = "the query worker died"
 
 
-def run_bounded(job: Job, *, what: str = "the query") -> Answer:
-    """Run ``job`` in a free worker under the configured time limit.
+def run_bounded(job: Job, *, what: str = "the query", timeout: float | None = None) -> Answer:
+    """Run ``job`` in a free worker under the configured time limit (or ``timeout``).
 
     :raises ApiError: 503 all workers busy, 504 past the time limit, 400 malformed query,
         422 result over the size cap or a query that took its worker down, 406 no format
@@ -30,7 +30,7 @@ def run_bounded(job: Job, *, what: str = "the query") -> Answer:
     ext = current_app.extensions["whatworks"]
     settings = ext["settings"]
     try:
-        answer: Answer = ext["pool"].run(job, timeout=settings.query_timeout)
+        answer: Answer = ext["pool"].run(job, timeout=timeout or settings.query_timeout)
     except QueryBusy as exc:
         raise ApiError(503, f"{exc}; try again shortly", headers={"Retry-After": "1"}) from exc
     except QueryTimeout as exc:

@@ -1,5 +1,6 @@
 """The evidence gap map's matrix: intervention type x outcome x EMMIE dimension, the
-studies in each cell, their best EMMIE-Q level and the direction of their findings.
+number of studies and records in each cell, their best EMMIE-Q level and the direction of
+their findings.
 
 A study is in cell (type, outcome, dimension) when it has an evidence record of that
 dimension (an EMMIE coding of it, or a finding for effect, a mechanism, moderator,
@@ -12,73 +13,143 @@ any of these are counted in ``unplaced``.
 Each type row expands to one row per intervention of that type: a study is in the
 intervention's cell when its record is about that intervention (records about the type
 itself count in the type row only).
+
+The counts are aggregated by the store (``GROUP BY`` over the placement rule), so what
+crosses to the server is one row per non-empty cell, whatever the size of the base; the
+list of a cell's studies and records is read only for the cell a reader opens. Results are
+kept per dataset version (:class:`SummaryCache`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from flask import current_app
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+
+from whatworks.namespaces import concept
 from whatworks.vocab import SCHEMES
 
-from .page_data import code, select
+from .errors import ApiError
+from .page_data import code, dataset_version, select
 
 OUTCOMES = ("entry", "re-entry", "reunification")
 DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 TYPES = tuple(sorted(SCHEMES["intervention-type"]))
+EFFECT = "https://w3id.org/whatworks/concept/emmie-dimension/effect"
 
-RECORDS = """
-SELECT DISTINCT ?item ?item_text ?dimension ?study ?study_label ?type ?intervention
-       ?own_outcome ?direction ?rank ?design ?country ?verification ?year
-WHERE {
-  {
+#: With more interventions than this in the base, the page draws the interventions of the
+#: expanded types only (expanding then reloads); with fewer, every row is in the page.
+INLINE_INTERVENTIONS = 300
+#: The most studies a selected cell lists on the page (the JSON and CSV list them all).
+CELL_STUDY_LIMIT = 500
+
+#: The records of each dimension, with their study and what they are about. ``{restrict}``
+#: takes a ``VALUES ?type`` line, ``{filters}`` the study filters.
+_CORE = """
+  {restrict}
+  {filters}
+  {{
     ?item a emmie:EmmieCoding ; emmie:dimension ?dimension .
-    OPTIONAL {
+    OPTIONAL {{
       ?item emmie:qualityLevel ?level .
       BIND(xsd:integer(REPLACE(STR(?level), "^.*/", "")) AS ?rank)
-    }
-  } UNION {
-    VALUES (?record_class ?dimension) {
+    }}
+  }} UNION {{
+    VALUES (?record_class ?dimension) {{
       (emmie:Finding <https://w3id.org/whatworks/concept/emmie-dimension/effect>)
       (emmie:Mechanism <https://w3id.org/whatworks/concept/emmie-dimension/mechanism>)
       (emmie:Moderator <https://w3id.org/whatworks/concept/emmie-dimension/moderators>)
       (emmie:ImplementationFactor <https://w3id.org/whatworks/concept/emmie-dimension/implementation>)
       (emmie:EconomicEvidence <https://w3id.org/whatworks/concept/emmie-dimension/economic>)
-    }
+    }}
     ?item a ?record_class .
-  }
+  }}
   ?item emmie:fromStudy ?study .
-  { ?item emmie:aboutIntervention ?intervention . ?intervention emmie:interventionType ?type }
+  {{ ?item emmie:aboutIntervention ?intervention . ?intervention emmie:interventionType ?type }}
   UNION
-  { ?item emmie:aboutInterventionType ?type }
-  OPTIONAL { ?item emmie:outcome ?own_outcome }
-  OPTIONAL { ?item emmie:direction ?direction }
-  OPTIONAL { ?item emmie:summary|emmie:evidenceSummary|rdfs:label|dcterms:description ?item_text }
-  OPTIONAL { ?study rdfs:label ?study_label }
-  OPTIONAL { ?study emmie:design ?design }
-  OPTIONAL { ?study emmie:country ?country }
-  OPTIONAL { ?study emmie:verification ?verification }
-  OPTIONAL { ?study emmie:reportedIn/emmie:publicationYear ?year }
-}
+  {{ ?item emmie:aboutInterventionType ?type }}
+"""
+#: ... placed on an outcome by the rule above (``?outcome`` unbound: placed on none).
+_PLACED = (
+    _CORE
+    + """
+  OPTIONAL {{ ?item emmie:outcome ?own_outcome }}
+  OPTIONAL {{
+    {{ SELECT DISTINCT ?study ?findings_outcome WHERE {{
+      ?finding a emmie:Finding ; emmie:fromStudy ?study ; emmie:outcome ?findings_outcome
+    }} }}
+    FILTER(!BOUND(?own_outcome))
+  }}
+  OPTIONAL {{
+    ?study emmie:scopeOutcome ?scope_outcome .
+    FILTER(!BOUND(?own_outcome) && !BOUND(?findings_outcome))
+  }}
+  BIND(COALESCE(?own_outcome, ?findings_outcome, ?scope_outcome) AS ?outcome)
+"""
+)
+
+#: One row per non-empty cell: studies, records, best level, and the directions of the
+#: effect findings, on the row and outcome, of the cell's studies. ``{row}`` is ``?type``
+#: or ``?type ?intervention``. (An unbound value makes an aggregate unbound, hence the
+#: COALESCEs: -1 is "unrated", "" no direction.)
+_CELLS = """
+SELECT {row} ?outcome ?dimension (COUNT(DISTINCT ?study) AS ?studies)
+       (COUNT(DISTINCT ?item) AS ?records) (MAX(COALESCE(?rank, -1)) AS ?best)
+       (GROUP_CONCAT(DISTINCT COALESCE(?direction_code, ""); separator=" ") AS ?directions){lists}
+WHERE {{
+  {{ SELECT DISTINCT {row} ?outcome ?dimension ?study ?item ?rank WHERE {{ {placed} {bound} }} }}
+  OPTIONAL {{ {{ SELECT DISTINCT {row} ?outcome ?study ?direction_code WHERE {{
+    {placed} {bound}
+    FILTER(?dimension = <{effect}>)
+    ?item emmie:direction ?direction .
+    BIND(REPLACE(STR(?direction), "^.*/", "") AS ?direction_code)
+  }} }} }}
+  FILTER(BOUND(?outcome))
+}}
+GROUP BY {row} ?outcome ?dimension
 """
 
-INTERVENTIONS = """
-SELECT DISTINCT ?intervention ?type ?label WHERE {
+#: Studies per dimension and outcome (over every type; ``?outcome`` unbound: records placed
+#: on no outcome), and the records placed on none.
+_COVERAGE = """
+SELECT ?dimension ?outcome (COUNT(DISTINCT ?study) AS ?studies)
+       (COUNT(DISTINCT ?item) AS ?records)
+WHERE {{ {placed} }}
+GROUP BY ?dimension ?outcome
+"""
+_ANY_OUTCOME = """
+SELECT ?dimension (COUNT(DISTINCT ?study) AS ?studies) WHERE {{ {core} }} GROUP BY ?dimension
+"""
+
+_INTERVENTION_COUNTS = """
+SELECT ?type (COUNT(DISTINCT ?intervention) AS ?n) WHERE {
   ?intervention a emmie:Intervention ; emmie:interventionType ?type .
-  OPTIONAL { ?intervention rdfs:label ?label }
-}
+} GROUP BY ?type
+"""
+_INTERVENTIONS = """
+SELECT DISTINCT ?intervention ?type ?label WHERE {{
+  {restrict}
+  ?intervention a emmie:Intervention ; emmie:interventionType ?type .
+  OPTIONAL {{ ?intervention rdfs:label ?label }}
+}}
 """
 
-STUDY_OUTCOMES = """
-SELECT DISTINCT ?study ?outcome ?from_findings WHERE {
-  { ?finding a emmie:Finding ; emmie:fromStudy ?study ; emmie:outcome ?outcome .
-    BIND(true AS ?from_findings) }
-  UNION
-  { ?study emmie:scopeOutcome ?outcome . BIND(false AS ?from_findings) }
-}
+#: The studies and records of one cell, with their labels.
+_CELL_ITEMS = """
+SELECT DISTINCT ?study ?study_label ?item ?item_text WHERE {{
+  {placed} {bound}
+  FILTER(?outcome = wwfn:param("outcome") && ?dimension = wwfn:param("dimension"))
+  OPTIONAL {{ ?item emmie:summary|emmie:evidenceSummary|rdfs:label|dcterms:description ?item_text }}
+  OPTIONAL {{ ?study rdfs:label ?study_label }}
+}}
 """
 
 
@@ -90,17 +161,42 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
 
-    def keeps(self, record: dict[str, Any]) -> bool:
-        if self.design and code(record.get("design") or "") != self.design:
-            return False
-        if self.country and self.country.lower() not in str(record.get("country") or "").lower():
-            return False
-        if self.verified and code(record.get("verification") or "") != "yes":
-            return False
-        year = record.get("year")
-        if self.year_from is not None and (year is None or int(year) < self.year_from):
-            return False
-        return not (self.year_to is not None and (year is None or int(year) > self.year_to))
+    def sparql(self) -> tuple[str, dict[str, Node]]:
+        """A subquery of the studies the filters keep (``""`` without filters), and the
+        parameters it reads (``wwfn:param``): the study has the design, a country
+        containing the text (ignoring case), verification ``yes``, and a work published in
+        the years. (One set of studies joined to the records: a FILTER EXISTS per record
+        was 5x slower.)"""
+        lines: list[str] = []
+        parameters: dict[str, Node] = {}
+        if self.design:
+            lines.append('?study emmie:design wwfn:param("design") .')
+            parameters["design"] = URIRef(concept("study-design", self.design))
+        if self.country:
+            lines.append(
+                "?study emmie:country ?country . FILTER(CONTAINS("
+                'LCASE(STR(?country)), LCASE(STR(wwfn:param("country")))))'
+            )
+            parameters["country"] = Literal(self.country)
+        if self.verified:
+            lines.append('?study emmie:verification wwfn:param("verified") .')
+            parameters["verified"] = URIRef(concept("verification", "yes"))
+        if self.year_from is not None or self.year_to is not None:
+            bounds = []
+            if self.year_from is not None:
+                bounds.append('?year >= wwfn:param("year_from")')
+                parameters["year_from"] = Literal(self.year_from)
+            if self.year_to is not None:
+                bounds.append('?year <= wwfn:param("year_to")')
+                parameters["year_to"] = Literal(self.year_to)
+            lines.append(
+                "?study emmie:reportedIn/emmie:publicationYear ?year . "
+                f"FILTER({' && '.join(bounds)})"
+            )
+        if not lines:
+            return "", parameters
+        body = "\n      ".join(lines)
+        return f"{{ SELECT DISTINCT ?study WHERE {{\n      {body}\n  }} }}", parameters
 
 
 @dataclass
@@ -109,10 +205,12 @@ class Cell:
     outcome: str
     dimension: str
     intervention: str = ""  # the intervention's code on an intervention row, else ""
-    studies: dict[str, str] = field(default_factory=dict)  # IRI -> label
-    items: list[dict[str, Any]] = field(default_factory=list)
+    n_studies: int = 0
+    n_records: int = 0
     best_quality: int | None = None
     direction: str = "none"
+    #: The studies' IRIs, when asked for (downloads); None otherwise.
+    studies: list[str] | None = None
 
     @property
     def row(self) -> str:
@@ -124,18 +222,20 @@ class Cell:
         return f"{self.row}:{self.outcome}:{self.dimension}"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "level": "intervention" if self.intervention else "type",
             "intervention_type": self.type,
             "intervention": self.intervention or None,
             "outcome": self.outcome,
             "dimension": self.dimension,
-            "n_studies": len(self.studies),
-            "n_records": len(self.items),
+            "n_studies": self.n_studies,
+            "n_records": self.n_records,
             "best_quality": self.best_quality,
             "direction": self.direction,
-            "studies": sorted(self.studies),
         }
+        if self.studies is not None:
+            out["studies"] = sorted(self.studies)
+        return out
 
 
 @dataclass(frozen=True)
@@ -153,26 +253,26 @@ class Intervention:
 class GapMap:
     cells: dict[str, Cell]  # by key: the type rows' cells, then the intervention rows'
     unplaced: int  # records with no outcome
-    interventions: dict[str, list[Intervention]]  # by type code, sorted by label
-    by_dimension: dict[str, set[str]]  # dimension -> studies with such a record (any outcome)
+    #: By type code, sorted by label: the interventions whose rows were computed.
+    interventions: dict[str, list[Intervention]]
+    #: By type code: how many interventions the type has (computed or not).
+    intervention_counts: dict[str, int]
+    coverage_counts: dict[str, dict[str, int]]
+    filters: Filters = field(default_factory=Filters)
 
     def coverage(self) -> dict[str, dict[str, int]]:
         """Per dimension, the number of studies with evidence on it: on each outcome, and
         on any (``all``, which counts records placed on no outcome too)."""
-        out: dict[str, dict[str, int]] = {}
-        for dimension in DIMENSIONS:
-            counts = {"all": len(self.by_dimension.get(dimension, ()))}
-            for outcome in OUTCOMES:
-                studies = {
-                    s for t in TYPES for s in self.cells[f"{t}:{outcome}:{dimension}"].studies
-                }
-                counts[outcome] = len(studies)
-            out[dimension] = counts
-        return out
+        return self.coverage_counts
+
+    def intervention(self, cell: Cell) -> Intervention | None:
+        found = [i for i in self.interventions.get(cell.type, []) if i.row == cell.row]
+        return found[0] if found else None
 
 
-def summarise(directions: list[str]) -> str:
+def summarise(directions: Iterable[str]) -> str:
     """The direction rules of docs/what-works-for-whom.md over finding directions."""
+    directions = list(directions)
     if not directions:
         return "none"
     readable = {d for d in directions if d in ("favourable", "unfavourable", "no_effect")}
@@ -181,71 +281,219 @@ def summarise(directions: list[str]) -> str:
     return "mixed" if len(readable) > 1 else readable.pop()
 
 
-def _interventions() -> dict[str, list[Intervention]]:
-    found = [
-        Intervention(r["intervention"], code(r["type"]), str(r.get("label") or ""))
-        for r in select(INTERVENTIONS, what="gap map interventions")
-    ]
+T = TypeVar("T")
+
+
+class SummaryCache:
+    """Answers of the summary queries, kept per dataset version (a new version makes them
+    stale) and computed one at a time, so that a large base costs one worker, once per
+    version, however many readers ask."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._guard = threading.Lock()
+        self._computing = threading.RLock()  # a summary may read others
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T], *, wait: float) -> T:
+        """The answer for ``key`` (its first element the dataset version), computed when
+        missing; waits up to ``wait`` s for another computation to finish (else 503)."""
+        with self._guard:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]  # type: ignore[no-any-return]
+        if not self._computing.acquire(timeout=wait):
+            raise ApiError(
+                503,
+                "the evidence summaries are being computed for this version of the data; "
+                "try again shortly",
+                headers={"Retry-After": "5"},
+            )
+        try:
+            with self._guard:
+                if key in self._answers:
+                    return self._answers[key]  # type: ignore[no-any-return]
+            answer = compute()
+            with self._guard:
+                self._answers[key] = answer
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
+            return answer
+        finally:
+            self._computing.release()
+
+
+def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    ext = current_app.extensions["whatworks"]
+    cache: SummaryCache = ext.setdefault("summary_cache", SummaryCache())
+    wait = float(ext["settings"].page_timeout)
+    return cache.get((dataset_version(), kind, *key), compute, wait=wait)
+
+
+def _select(query: str, parameters: dict[str, Node], *, what: str) -> list[dict[str, Any]]:
+    timeout = float(current_app.extensions["whatworks"]["settings"].page_timeout)
+    return select(query, parameters, what=what, timeout=timeout)
+
+
+def _restrict(types: Iterable[str] | None) -> str:
+    if types is None:
+        return ""
+    values = " ".join(f"<{concept('intervention-type', t)}>" for t in sorted(types))
+    return f"VALUES ?type {{ {values} }}"
+
+
+def _patterns(filters: Filters, types: Iterable[str] | None) -> tuple[str, str, dict[str, Node]]:
+    lines, parameters = filters.sparql()
+    restrict = _restrict(types)
+    core = _CORE.format(restrict=restrict, filters=lines)
+    placed = _PLACED.format(restrict=restrict, filters=lines)
+    return core, placed, parameters
+
+
+def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
+    """Per dimension, studies with evidence on it on each outcome and on any (``all``),
+    and the number of records placed on no outcome."""
+
+    def compute() -> tuple[dict[str, dict[str, int]], int]:
+        core, placed, parameters = _patterns(filters, None)
+        out = {d: {"all": 0, **dict.fromkeys(OUTCOMES, 0)} for d in DIMENSIONS}
+        unplaced = 0
+        for row in _select(_COVERAGE.format(placed=placed), parameters, what="coverage"):
+            dimension = code(row["dimension"])
+            if row["outcome"] is None:
+                unplaced += int(row["records"])
+            elif dimension in out and code(row["outcome"]) in OUTCOMES:
+                out[dimension][code(row["outcome"])] = int(row["studies"])
+        for row in _select(_ANY_OUTCOME.format(core=core), parameters, what="coverage"):
+            if code(row["dimension"]) in out:
+                out[code(row["dimension"])]["all"] = int(row["studies"])
+        return out, unplaced
+
+    return _cached("coverage", (filters,), compute)
+
+
+def _cells(
+    filters: Filters, types: Iterable[str] | None, *, per_intervention: bool, lists: bool
+) -> list[dict[str, Any]]:
+    _, placed, parameters = _patterns(filters, types)
+    query = _CELLS.format(
+        row="?type ?intervention" if per_intervention else "?type",
+        placed=placed,
+        bound="FILTER(BOUND(?intervention))" if per_intervention else "",
+        effect=EFFECT,
+        lists=(
+            '\n       (GROUP_CONCAT(DISTINCT STR(?study); separator=" ") AS ?study_list)'
+            if lists
+            else ""
+        ),
+    )
+    what = "gap map intervention cells" if per_intervention else "gap map cells"
+    return _select(query, parameters, what=what)
+
+
+def _interventions(types: Iterable[str]) -> dict[str, list[Intervention]]:
+    wanted = sorted(types)
     by_type: dict[str, list[Intervention]] = {t: [] for t in TYPES}
+    if not wanted:
+        return by_type
+    rows = _select(
+        _INTERVENTIONS.format(restrict=_restrict(wanted)), {}, what="gap map interventions"
+    )
+    found = [Intervention(r["intervention"], code(r["type"]), str(r["label"] or "")) for r in rows]
     for item in sorted(found, key=lambda i: (i.label or code(i.iri)).lower()):
         if item.type in by_type and item not in by_type[item.type]:
             by_type[item.type].append(item)
     return by_type
 
 
-def _add(cell: Cell, record: dict[str, Any]) -> None:
-    cell.studies[record["study"]] = str(record.get("study_label") or code(record["study"]))
-    if record["item"] not in {i["item"] for i in cell.items}:
-        cell.items.append(record)
-    if record.get("rank") is not None:
-        cell.best_quality = max(cell.best_quality or 0, int(record["rank"]))
+def _fill(cells: dict[str, Cell], row_key: str, row: dict[str, Any]) -> None:
+    if row["outcome"] is None or code(row["outcome"]) not in OUTCOMES:
+        return
+    cell = cells.get(f"{row_key}:{code(row['outcome'])}:{code(row['dimension'])}")
+    if cell is None:
+        return
+    cell.n_studies = int(row["studies"])
+    cell.n_records = int(row["records"])
+    best = -1 if row["best"] is None else int(row["best"])
+    cell.best_quality = None if best < 0 else best
+    cell.direction = summarise(str(row["directions"] or "").split())
+    if "study_list" in row:
+        cell.studies = str(row["study_list"] or "").split()
 
 
-def matrix(filters: Filters) -> GapMap:
-    """Every cell of the map (empty ones too), type rows and intervention rows."""
-    records = [r for r in select(RECORDS, what="gap map") if filters.keeps(r)]
-    by_study: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for row in select(STUDY_OUTCOMES, what="gap map outcomes"):
-        by_study[row["study"]][0 if row["from_findings"] else 1].add(code(row["outcome"]))
-    interventions = _interventions()
-    rows = [*TYPES, *(i.row for t in TYPES for i in interventions[t])]
-    cells = {
-        f"{r}:{o}:{d}": Cell(r.split("/")[0], o, d, r.partition("/")[2])
-        for r in rows
-        for o in OUTCOMES
-        for d in DIMENSIONS
-    }
-    unplaced: set[str] = set()
-    by_dimension: dict[str, set[str]] = defaultdict(set)
-    findings: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # row, outcome, study
-    for record in records:
-        dimension = code(record["dimension"])
-        by_dimension[dimension].add(record["study"])
-        outcomes = (
-            {code(record["own_outcome"])}
-            if record.get("own_outcome")
-            else by_study[record["study"]][0] or by_study[record["study"]][1]
-        )
-        if not outcomes:
-            unplaced.add(record["item"])
-            continue
-        kind = code(record["type"])
-        row_keys = [kind]
-        if record.get("intervention"):
-            row_keys.append(f"{kind}/{code(record['intervention'])}")
-        for outcome in outcomes & set(OUTCOMES):
-            for row_key in row_keys:
-                cell = cells.get(f"{row_key}:{outcome}:{dimension}")
-                if cell is None:
-                    continue
-                _add(cell, record)
-                if record.get("direction") and dimension == "effect":
-                    findings[(row_key, outcome, record["study"])].append(code(record["direction"]))
-    for cell in cells.values():
-        cell.direction = summarise(
-            [d for s in cell.studies for d in findings.get((cell.row, cell.outcome, s), [])]
-        )
-    return GapMap(cells, len(unplaced), interventions, dict(by_dimension))
+def intervention_counts() -> dict[str, int]:
+    """How many interventions each type has, by type code."""
+
+    def compute() -> dict[str, int]:
+        counts = dict.fromkeys(TYPES, 0)
+        for row in _select(_INTERVENTION_COUNTS, {}, what="gap map interventions"):
+            if code(row["type"]) in counts:
+                counts[code(row["type"])] = int(row["n"])
+        return counts
+
+    return _cached("interventions", (), compute)
+
+
+def drawn_types(expanded: set[str]) -> set[str] | None:
+    """The types whose intervention rows the page holds: every type's in a small base (they
+    open in place), the expanded types' only in a large one (expanding reloads the page)."""
+    return None if sum(intervention_counts().values()) <= INLINE_INTERVENTIONS else expanded
+
+
+def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool = False) -> GapMap:
+    """Every cell of the map (empty ones too): the type rows, and the intervention rows of
+    the types in ``expand`` (None: of every type). ``lists``: with each cell's studies."""
+    wanted = set(TYPES) if expand is None else set(expand) & set(TYPES)
+
+    def compute() -> GapMap:
+        counts = intervention_counts()
+        types = {t for t in wanted if counts[t]}
+        interventions = _interventions(types)
+        rows = [*TYPES, *(i.row for t in TYPES for i in interventions[t])]
+        cells = {
+            f"{r}:{o}:{d}": Cell(r.split("/")[0], o, d, r.partition("/")[2])
+            for r in rows
+            for o in OUTCOMES
+            for d in DIMENSIONS
+        }
+        if lists:
+            for cell in cells.values():
+                cell.studies = []
+        for row in _cells(filters, None, per_intervention=False, lists=lists):
+            _fill(cells, code(row["type"]), row)
+        if types:
+            for row in _cells(filters, types, per_intervention=True, lists=lists):
+                _fill(cells, f"{code(row['type'])}/{code(row['intervention'])}", row)
+        counted, unplaced = coverage(filters)
+        return GapMap(cells, unplaced, interventions, counts, counted, filters)
+
+    return _cached("matrix", (filters, tuple(sorted(wanted)), lists), compute)
+
+
+def cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:
+    """The studies of one cell (up to :data:`CELL_STUDY_LIMIT`, by label), each with its
+    label and its records in the cell; and the number of studies in all."""
+    _, placed, parameters = _patterns(gap.filters, [cell.type])
+    if cell.intervention:
+        found = gap.intervention(cell)
+        if found is None:
+            return [], 0
+        bound = 'FILTER(?intervention = wwfn:param("intervention"))'
+        parameters["intervention"] = URIRef(found.iri)
+    else:
+        bound = ""
+    parameters["outcome"] = URIRef(concept("outcome", cell.outcome))
+    parameters["dimension"] = URIRef(concept("emmie-dimension", cell.dimension))
+    query = _CELL_ITEMS.format(placed=placed, bound=bound)
+    studies: dict[str, dict[str, Any]] = {}
+    for row in _select(query, parameters, what="gap map cell"):
+        study = studies.setdefault(row["study"], {"iri": row["study"], "label": "", "records": {}})
+        if row["study_label"] and not study["label"]:
+            study["label"] = str(row["study_label"])
+        if row["item"] not in study["records"] or row["item_text"]:
+            study["records"][row["item"]] = str(row["item_text"] or row["item"])
+    ordered = sorted(studies.values(), key=lambda s: (s["label"] or code(s["iri"])).lower())
+    return ordered[:CELL_STUDY_LIMIT], len(ordered)
 
 
 CSV_FIELDS = (
@@ -269,6 +517,6 @@ def as_csv(cells: dict[str, Cell]) -> str:
     writer.writerow(CSV_FIELDS)
     for cell in cells.values():
         row = cell.as_json()
-        row["studies"] = " ".join(row["studies"])
+        row["studies"] = " ".join(row.get("studies") or [])
         writer.writerow(["" if row[f] is None else row[f] for f in CSV_FIELDS])
     return buffer.getvalue()

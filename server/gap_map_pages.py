@@ -16,7 +16,18 @@ from whatworks.namespaces import concept
 from whatworks.vocab import SCHEMES
 
 from .errors import ApiError
-from .gap_map import DIMENSIONS, OUTCOMES, TYPES, Cell, Filters, GapMap, as_csv, matrix
+from .gap_map import (
+    DIMENSIONS,
+    OUTCOMES,
+    TYPES,
+    Cell,
+    Filters,
+    GapMap,
+    as_csv,
+    cell_items,
+    drawn_types,
+    matrix,
+)
 from .page_data import code, label
 from .resource_views import local_href
 from .svg_charts import bar_chart, gap_map_svg
@@ -87,12 +98,12 @@ def _query(**changes: str) -> str:
 def _row_label(cell: Cell, gap: GapMap) -> str:
     if not cell.intervention:
         return label(concept("intervention-type", cell.type))
-    found = [i for i in gap.interventions[cell.type] if i.row == cell.row]
-    return found[0].label if found and found[0].label else cell.intervention
+    found = gap.intervention(cell)
+    return found.label if found and found.label else cell.intervention
 
 
 def _describe(cell: Cell, gap: GapMap) -> str:
-    n = len(cell.studies)
+    n = cell.n_studies
     quality = "unrated" if cell.best_quality is None else f"best level {cell.best_quality}"
     return (
         f"{_row_label(cell, gap)}, {cell.outcome}, {cell.dimension}: "
@@ -116,7 +127,7 @@ def _rows(gap: GapMap, expanded: set[str]) -> list[dict[str, Any]]:
                 "expanded": kind in expanded,
                 "toggle": ",".join(sorted(expanded ^ {kind})),
                 "controls": " ".join(f"r-{i.row.replace('/', '-')}" for i in subs),
-                "n_interventions": len(subs),
+                "n_interventions": gap.intervention_counts[kind],
             }
         )
         out.extend(
@@ -146,23 +157,27 @@ def svg(gap: GapMap, rows: list[dict[str, Any]], colour_by: str) -> str:
         rows,
         outcomes=list(OUTCOMES),
         columns=[SHORT[d] for d in DIMENSIONS],
-        most=max((len(c.studies) for c in gap.cells.values()), default=0) or 1,
+        most=max((c.n_studies for c in gap.cells.values()), default=0) or 1,
         bubble=bubble,
     )
 
 
 def _cell_view(cell: Cell, gap: GapMap) -> dict[str, Any]:
-    by_study: dict[str, list[dict[str, Any]]] = {}
-    for item in cell.items:
-        by_study.setdefault(item["study"], []).append(
-            {"href": local_href(item["item"]), "text": item.get("item_text") or item["item"]}
-        )
+    studies, total = cell_items(gap, cell) if cell.n_studies else ([], 0)
     return {
         "key": cell.key,
         "title": _describe(cell, gap),
+        "total": total,
         "studies": [
-            {"href": local_href(iri), "label": name, "records": by_study.get(iri, [])}
-            for iri, name in sorted(cell.studies.items(), key=lambda kv: kv[1].lower())
+            {
+                "href": local_href(s["iri"]),
+                "label": s["label"] or code(s["iri"]),
+                "records": [
+                    {"href": local_href(iri), "text": text}
+                    for iri, text in sorted(s["records"].items(), key=lambda kv: kv[1].lower())
+                ],
+            }
+            for s in studies
         ],
     }
 
@@ -175,10 +190,9 @@ COVERAGE_SERIES = [  # Okabe-Ito, distinct in lightness as well as hue
 ]
 
 
-def coverage_view(gap: GapMap, *, ident: str = "coverage") -> dict[str, Any]:
+def coverage_view(counts: dict[str, dict[str, int]], *, ident: str = "coverage") -> dict[str, Any]:
     """The bar chart of EMMIE coverage (studies with evidence on each dimension, overall
-    and per outcome) and the same numbers as table rows."""
-    counts = gap.coverage()
+    and per outcome: :func:`~server.gap_map.coverage`) and the same numbers as table rows."""
     rows = [(d, [counts[d][k] for k in ("all", *OUTCOMES)]) for d in DIMENSIONS]
     desc = "; ".join(
         f"{d}: {v[0]} studies ("
@@ -215,27 +229,60 @@ def gap_map() -> Response:
     colour_by = request.args.get("colour", "quality")
     if colour_by not in ("quality", "direction"):
         raise ApiError(400, "colour must be quality or direction")
-    gap = matrix(filters)
+    if not (request.path.endswith(".csv") or _wants_json()):
+        selected = request.args.get("cell", "")
+        expanded = _expanded(selected)
+        gap = matrix(filters, expand=drawn_types(expanded))
+        return _page(gap, filters, colour_by, selected, expanded)
+    gap = matrix(filters, expand=_download_types(), lists=_with_lists())
     if request.path.endswith(".csv"):
         return Response(
             as_csv(gap.cells),
             content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="gap-map.csv"'},
         )
-    if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
-        response = jsonify(_as_json(gap, filters))
-        response.headers["Vary"] = "Accept"
-        return response
-    selected = request.args.get("cell", "")
+    response = jsonify(_as_json(gap, filters))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def _download_types() -> set[str] | None:
+    """The types whose intervention rows a download holds: ``expand=`` (``all`` or absent:
+    every type)."""
+    raw = request.args.get("expand", "").strip()
+    if raw in ("", "all"):
+        return None
+    wanted = {t.strip() for t in raw.split(",") if t.strip()}
+    unknown = wanted - set(TYPES)
+    if unknown:
+        raise ApiError(
+            400, f"unknown intervention type(s) {sorted(unknown)}; types: " + ", ".join(TYPES)
+        )
+    return wanted
+
+
+def _with_lists() -> bool:
+    raw = request.args.get("studies", "true").strip().lower()
+    if raw not in ("true", "false", "yes", "no", "1", "0"):
+        raise ApiError(400, f"studies must be true or false, not {raw!r}")
+    return raw in ("true", "yes", "1")
+
+
+def _page(
+    gap: GapMap, filters: Filters, colour_by: str, selected: str, expanded: set[str]
+) -> Response:
     if selected and selected not in gap.cells:
         raise ApiError(400, f"unknown cell {selected!r}")
-    expanded = _expanded(selected)
     rows = _rows(gap, expanded)
     html = render_template(
         "gap_map.html",
         svg=svg(gap, rows, colour_by),
         table=rows,
-        coverage=coverage_view(gap),
+        coverage=coverage_view(gap.coverage()),
         outcomes=OUTCOMES,
         dimensions=DIMENSIONS,
         short=SHORT,
@@ -251,8 +298,8 @@ def gap_map() -> Response:
         describe=lambda cell: _describe(cell, gap),
         expand=",".join(sorted(expanded)),
         keep={k: v for k, v in request.args.items() if k in FILTER_KEYS and k != "expand" and v},
-        json_url=_query().replace("/gap-map?", "/gap-map.json?").rstrip("?"),
-        csv_url=_query().replace("/gap-map?", "/gap-map.csv?").rstrip("?"),
+        json_url=_query(expand="").replace("/gap-map?", "/gap-map.json?").rstrip("?"),
+        csv_url=_query(expand="").replace("/gap-map?", "/gap-map.csv?").rstrip("?"),
     )
     response = Response(html, mimetype="text/html")
     response.headers["Vary"] = "Accept"

@@ -33,7 +33,9 @@ SPARQL_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 
 
-def _run(query: str, parameters: dict[str, Node], *, what: str) -> bytes:
+def _run(
+    query: str, parameters: dict[str, Node], *, what: str, timeout: float | None = None
+) -> bytes:
     ext = current_app.extensions["whatworks"]
     settings = ext["settings"]
     job = Job(
@@ -42,18 +44,23 @@ def _run(query: str, parameters: dict[str, Node], *, what: str) -> bytes:
         max_bytes=settings.max_result_bytes,
         parameters=parameters,
     )
-    body: bytes = run_bounded(job, what=f"the {what} query").body
+    body: bytes = run_bounded(job, what=f"the {what} query", timeout=timeout).body
     return body
 
 
 def select(
-    query: str, parameters: dict[str, Node] | None = None, *, what: str
+    query: str,
+    parameters: dict[str, Node] | None = None,
+    *,
+    what: str,
+    timeout: float | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of a SELECT query (without prefixes; the project's are added), as plain values.
+    ``timeout`` replaces the server's ``query_timeout`` (the summary pages' own limit).
 
     :raises ApiError: busy (503), timeout (504), too large (422), engine failure (500).
     """
-    return plain_rows(json.loads(_run(query, parameters or {}, what=what)))[1]
+    return plain_rows(json.loads(_run(query, parameters or {}, what=what, timeout=timeout)))[1]
 
 
 def construct(query: str, parameters: dict[str, Node] | None = None, *, what: str) -> Graph:

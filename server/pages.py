@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request
 
-from .gap_map import Filters, matrix
+from .gap_map import Filters, coverage
 from .gap_map_pages import coverage_view
 from .page_data import dataset_version, select
 
@@ -66,7 +66,7 @@ def home() -> Response:
         counts=[(COUNT_NAMES[k], counts.get(k, 0)) for k in COUNT_NAMES],
         version=dataset_version(),
         downloads=downloads,
-        coverage=coverage_view(matrix(Filters())),
+        coverage=coverage_view(coverage(Filters())[0]),
     )
     return Response(html, mimetype="text/html")
 

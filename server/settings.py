@@ -28,6 +28,10 @@ class Settings:
     store: str = ""
     #: Seconds a query may run before it is stopped and its worker replaced.
     query_timeout: float = 10.0
+    #: Seconds each query of the summary pages (the landing page's coverage, the gap map) may
+    #: run. They are fixed queries whose cost grows with the data, not with the request;
+    #: their answers are kept per dataset version and computed one at a time.
+    page_timeout: float = 60.0
     #: Worker processes that run queries; one slow query occupies one of them.
     query_workers: int = 3
     #: Seconds a request waits for a free query worker before a 503.

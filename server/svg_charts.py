@@ -212,7 +212,7 @@ def _gap_row(
             f'<tspan class="chevron">{"▾" if row["expanded"] else "▸"}</tspan></text></a>'
         )
     for col, cell in enumerate(row["cells"]):
-        x, n = left + col * size + size / 2, len(cell.studies)
+        x, n = left + col * size + size / 2, cell.n_studies
         if not n:
             out.append(f'<circle cx="{x}" cy="{y}" r="2" class="gap"/>')
             continue

@@ -69,13 +69,23 @@
   document.addEventListener("click", function (event) {
     var control = event.target.closest("button.expander, #gap-svg a.toggle");
     if (!control) { return; }
+    var type = control.dataset.type;
+    // A large base sends the rows of the expanded types only: let the link or button load them.
+    if (!expanded.has(type) && !document.querySelector("tr.sub-row[data-parent='" + type + "']")) {
+      return;
+    }
     event.preventDefault();
-    toggle(control.dataset.type);
+    toggle(type);
   });
   svg.addEventListener("keydown", function (event) {
     var current = document.activeElement;
     if (event.key === " " && current.matches("a.toggle")) {
       event.preventDefault();
+      if (!expanded.has(current.dataset.type) &&
+          !document.querySelector("tr.sub-row[data-parent='" + current.dataset.type + "']")) {
+        current.click();
+        return;
+      }
       toggle(current.dataset.type);
       return;
     }
