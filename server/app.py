@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, g, request
 
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             else uuid.uuid4().hex[:16]
         )
         g.started = time.perf_counter()
+        _check_query_string(request.query_string)
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -116,6 +118,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return Response(f'{{"status": "ok", "version": "{version}"}}', mimetype="application/json")
 
     return app
+
+
+def _check_query_string(raw: bytes) -> None:
+    """Refuse a query string that is not UTF-8 once unescaped, on every route: Werkzeug
+    would read it with replacement characters and answer as if the text were different.
+
+    :raises errors.ApiError: 400, naming the byte.
+    """
+    if not raw:
+        return
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.ApiError(
+            400, f"the query string is not valid UTF-8 (byte {exc.start} once unescaped)"
+        ) from exc
 
 
 def settings_of(app: Flask) -> Settings:

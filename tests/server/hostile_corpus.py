@@ -815,6 +815,22 @@ _add(
         json_error=False,
     )
 )
+for _id, _target in (
+    ("utf8-invalid-api", "/api/queries/what_works_for_whom?outcome=entry%FF"),
+    ("utf8-overlong-page", "/explore?outcome=%C0%AF"),
+    ("utf8-invalid-gap-map", "/gap-map.json?country=%FF"),
+):
+    _add(
+        Case(
+            _id,
+            "encoding",
+            f"invalid UTF-8 in a query string ({_target.split('?')[0]})",
+            "GET",
+            _target.split("?")[0],
+            (400,),
+            raw_target=_target,
+        )
+    )
 _add(
     Case(
         "utf8-invalid-direct",
