@@ -100,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return errors.error_response(
             503, f"the store is unavailable; try again shortly ({error})", {"Retry-After": "5"}
         )
+
     from .sparql_protocol import blueprint as sparql
 
     app.register_blueprint(sparql)
