@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
@@ -275,9 +276,7 @@ def check_against_store(
     context = Graph()
     elsewhere: dict[URIRef, URIRef] = {}
     if store is not None:
-        for iri, cls, graph in _types_in_store(store, sorted(linked | set(defined))):
-            if graph in replaced:
-                continue
+        for iri, cls, graph in _types_in_store(store, sorted(linked | set(defined)), replaced):
             if iri in linked:
                 context.add((iri, RDF.type, cls))
             if iri in defined:
@@ -314,11 +313,17 @@ def check_against_store(
     return problems, context
 
 
-def _types_in_store(store: Store, iris: list[URIRef]) -> Iterable[tuple[URIRef, URIRef, URIRef]]:
+def _types_in_store(
+    store: Store, iris: list[URIRef], outside: Iterable[URIRef]
+) -> Iterable[tuple[URIRef, URIRef, URIRef]]:
+    """(IRI, class, graph) of each of ``iris`` typed in the store, in graphs other than
+    ``outside``. (Filtered by the store: reading the rows is most of the cost.)"""
+    excluded = ", ".join(f"<{g}>" for g in sorted(outside))
     for start in range(0, len(iris), 500):
         chunk = " ".join(f"<{i}>" for i in iris[start : start + 500])
         for row in store.select(
-            f"SELECT ?s ?c ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s a ?c }} }}"
+            f"SELECT ?s ?c ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s a ?c }} "
+            f"FILTER(?g NOT IN ({excluded})) }}"
         ):
             yield row["s"], row["c"], row["g"]  # type: ignore[misc]
 
@@ -582,8 +587,9 @@ def _ingest(
     pending = (_DERIVED_GRAPH, RDFS.comment, Literal(_PENDING))
     stale = _holds(store, _DERIVED_GRAPH, pending)
     if changes or stale:
-        # Imported here: the statistics behind it (SciPy, statsmodels) take most of a
-        # second to import, which an ingest that changes nothing need not pay.
+        # Imported here, for an ingest that changes something. (The statistics behind it,
+        # SciPy, statsmodels and PyMARE, take over a second to import: meta_analysis
+        # imports them only when something is pooled.)
         from whatworks.derived import DERIVED_GRAPH, affected_interventions, derived_change
 
         assert DERIVED_GRAPH == _DERIVED_GRAPH
@@ -711,17 +717,30 @@ def graph_change(
     store: Store, graph_iri: URIRef, triples: Iterable[Triple], canon: Canonical | None = None
 ) -> Change:
     """How ``triples`` differ from what the store holds in graph ``graph_iri``."""
-    result = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
-    assert isinstance(result, ox.QuerySolutions)
-    old = {f"{s} {p} {o} .": (s, p, o) for s, p, o in result}
+    old = _stored_statements(store, graph_iri)
     if not old:  # a new graph: everything comes, nothing to compare
         return Change(gone=[], came=list(triples), new=True)
     new = (canon or Canonical()).statements(triples)
-    gone = [
-        (from_ox(t[0]), from_ox(t[1]), from_ox(t[2])) for text, t in old.items() if text not in new
-    ]
+    gone = [text for text in old if text not in new]
     came = [t for text, t in new.items() if text not in old]
-    return Change(gone=gone, came=came, new=False)
+    return Change(gone=_parse_statements(gone), came=came, new=False)
+
+
+def _stored_statements(store: Store, graph_iri: URIRef) -> set[str]:
+    """The N-Triples statements of a stored graph (spelled as :class:`Canonical` does)."""
+    method = getattr(store, "statements", None)
+    if method is not None:  # the embedded store: Oxigraph spells them, faster
+        return cast(set[str], method(graph_iri))
+    result = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
+    assert isinstance(result, ox.QuerySolutions)
+    return {f"{s} {p} {o} ." for s, p, o in result}
+
+
+def _parse_statements(statements: Sequence[str]) -> list[Triple]:
+    if not statements:
+        return []
+    quads = ox.parse("\n".join(statements), format=ox.RdfFormat.N_TRIPLES)
+    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in quads]
 
 
 def validate_store(store: Store) -> tuple[list[Problem], list[Problem]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,24 @@ def test_several_kinds_of_change_keep_the_derived_graph_exact(
         assert_derived_is_a_full_recompute(store)
         if sheet == "economic":  # economic evidence without an outcome: ratings unchanged
             assert undated(stored_derived(store)) == before
+
+
+@pytest.mark.parametrize("count", [3, 35])
+def test_results_for_some_interventions_are_theirs_in_all(
+    loaded: tuple[EmbeddedStore, Path], count: int
+) -> None:
+    # derive(interventions=...) asks the store in one of two ways (a few interventions, or
+    # more than 30: whatworks.derived._restricted); both give the full results' triples.
+    store, _ = loaded
+    when = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    every = derive(store, generated_at=when)
+    about = {s: o for s, p, o in every if p == URIRef(f"{EMMIE}aboutIntervention")}
+    chosen = sorted(set(about.values()), key=str)[:count]
+    assert len(chosen) == count
+    results = {s for s, i in about.items() if i in chosen}
+    some = derive(store, generated_at=when, interventions=chosen)
+    assert {t for t in some if t[0] in results} == {t for t in every if t[0] in results}
+    assert {s for s, _, _ in some} - results <= {o for _, p, o in every if p == PROV.wasGeneratedBy}
 
 
 def test_a_bad_change_is_still_refused(loaded: tuple[EmbeddedStore, Path]) -> None:

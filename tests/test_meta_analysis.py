@@ -24,6 +24,8 @@ import csv
 import doctest
 import json
 import math
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -578,6 +580,44 @@ def test_derive_is_stable_and_ignores_its_own_output(evidence_store: Path) -> No
         store.close()
     assert set(again) == set(first)
     assert again == sorted(again)
+
+
+def test_what_pools_nothing_asks_nothing_of_scipy(
+    evidence_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # i2's lone finding has an interval and no standard error: deriving one from it takes
+    # SciPy (a second to import), which a finding that is not pooled must not cost.
+    def no_scipy(level: float) -> float:
+        raise AssertionError("asked SciPy for a normal quantile")
+
+    monkeypatch.setattr(whatworks.meta_analysis, "_z", no_scipy)
+    store = open_store(evidence_store)
+    try:
+        alone = derive(store, generated_at=NOW, interventions=[URIRef(f"{SYN}intervention/i2")])
+        with pytest.raises(AssertionError, match="normal quantile"):
+            derive(store, generated_at=NOW, interventions=[URIRef(f"{SYN}intervention/i1")])
+    finally:
+        store.close()
+    assert alone
+    assert not [t for t in alone if t[1] == RDF.type and t[2] == EMMIE.PooledEstimate]
+    monkeypatch.undo()
+    assert set(alone) <= set(derived_graph(evidence_store))
+
+
+def test_the_cli_and_the_ingest_import_no_statistics_nor_validator(tmp_path: Path) -> None:
+    # In a new interpreter: this one has imported them all. NumPy, SciPy, statsmodels and
+    # PyMARE are imported when something is pooled, pySHACL when something is validated,
+    # the HTTP stack for a remote store: a re-ingest that needs none of them starts in
+    # 0.15 s instead of over a second.
+    heavy = ["numpy", "scipy", "statsmodels", "pymare", "pandas", "pyshacl", "requests"]
+    code = (
+        "import sys, whatworks.cli, whatworks.ingest.pipeline, whatworks.derived; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == []
 
 
 def test_bundled_like_store_without_poolable_pairs_derives_only_ratings(

@@ -84,6 +84,30 @@ def test_replacing_with_the_same_content_keeps_every_triple(store_dir: Path) -> 
     store.close()
 
 
+def test_statements_are_spelled_as_statement_spells_them(store_dir: Path) -> None:
+    # The ingest compares a file's graph with the stored one through these texts.
+    from rdflib.namespace import XSD
+
+    from whatworks.store import statement
+
+    g = source_graph("test")
+    graph = graph_of(
+        "plain", "two\nlines", 'a "quote" and \\', "tab\there", "line\u2028separator", "é ✓"
+    )
+    thing = URIRef(f"{SYNTHETIC_BASE}thing/0")
+    graph.add((thing, RDFS.comment, Literal("en anglais", lang="en")))
+    graph.add((thing, RDFS.comment, Literal("0.50", datatype=XSD.decimal)))
+    store = open_store(store_dir)
+    try:
+        store.replace_graphs({g: graph})
+        stored = store.statements(g)
+        assert stored == {statement(t) for t in store.triples(g)}
+        assert len(stored) == len(graph)
+        assert store.statements(source_graph("nothing")) == set()
+    finally:
+        store.close()
+
+
 def test_missing_store_read_only_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store at"):
         open_store(tmp_path / "nothing", read_only=True)

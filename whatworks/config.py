@@ -31,10 +31,15 @@ def store_location(option: str | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else default_store_location()
 
 
+def is_remote(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` names a store on a server rather than a folder."""
+    return str(location).startswith(("http://", "https://"))
+
+
 def store_target(option: str | None = None) -> str:
     """The store to use as a string: an ``http(s)://`` query endpoint, or a folder."""
     chosen = option or os.environ.get(STORE_ENV) or ""
-    if chosen.startswith(("http://", "https://")):
+    if is_remote(chosen):
         return chosen
     return str(store_location(option))
 
@@ -45,12 +50,14 @@ def open_configured_store(option: str | None = None, *, read_only: bool = False)
 
     :raises StoreError: the store cannot be opened.
     """
-    from .remote_store import is_remote, open_remote
-    from .store import open_store
-
+    # The remote store's HTTP libraries are imported only for a remote store.
     target = store_target(option)
     if is_remote(target):
+        from .remote_store import open_remote
+
         return open_remote(target, read_only=read_only)
+    from .store import open_store
+
     return open_store(target, read_only=read_only)
 
 

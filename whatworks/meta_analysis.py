@@ -34,13 +34,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape
 
-import numpy as np
-from scipy import stats
-
 from .errors import InputError, Problem, WhatworksError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy, SciPy, statsmodels and PyMARE are imported by the functions that compute with
+# them, not here: together they take over a second to import, which what imports this
+# module without pooling anything (an ingest whose change reaches no pooled estimate)
+# need not pay. tests/test_meta_analysis.py checks it.
 
 __all__ = [
     "MEASURES",
@@ -154,6 +159,8 @@ def measure_of(name: str) -> Measure:
 
 
 def _z(level: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
@@ -355,6 +362,9 @@ def pool(
             f"pooling needs at least {minimum} estimates, got {k}"
             + (" (a Riley prediction interval uses k − 2 degrees of freedom)" if k == 2 else "")
         )
+    import numpy as np
+    from scipy import stats
+
     measure: Measure = estimates[0].measure  # type: ignore[assignment]
     y = np.array([e.y for e in estimates], dtype=float)
     v = np.array([e.analysis_se**2 for e in estimates], dtype=float)
@@ -411,6 +421,7 @@ def _combine(y: np.ndarray, v: np.ndarray) -> Any:
     Identical estimates give Q = 0, and statsmodels divides by it computing ratios we do
     not use (H², its own I²); the estimate, its SE and tau² are still defined.
     """
+    import numpy as np
     from statsmodels.stats.meta_analysis import combine_effects
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -427,6 +438,8 @@ def _fit_reml(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
         from pymare import Dataset
         from pymare.estimators import VarianceBasedLikelihoodEstimator
 
+    import numpy as np
+
     estimator = VarianceBasedLikelihoodEstimator(method="REML", small_sample_correction="wald")
     estimator.fit_dataset(Dataset(y=y, v=v))
     summary = estimator.summary()
@@ -440,6 +453,8 @@ def _fit_reml(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float, str]:
 
 def _heterogeneity(y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
     """Cochran's Q and its p-value, from statsmodels (fixed-effect weights, as metafor)."""
+    import numpy as np
+
     with np.errstate(divide="ignore", invalid="ignore"):
         test = _combine(y, v).test_homogeneity()
     return float(test.statistic), float(test.pvalue)

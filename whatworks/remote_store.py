@@ -63,6 +63,7 @@ from rdflib.term import Node
 from SPARQLWrapper import GET, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
 
+from .config import is_remote as is_remote  # defined there, without this module's imports
 from .errors import StoreError, WhatworksError
 from .namespaces import DATASET, GRAPH, META_GRAPH
 from .store import (
@@ -111,11 +112,6 @@ class AnswerTooLarge(StoreError):
 
 class PartialResult(StoreError):
     """The store cut the result short (Virtuoso's ResultSetMaxRows, an anytime query)."""
-
-
-def is_remote(location: str | os.PathLike[str]) -> bool:
-    """Whether ``location`` names a store on a server rather than a folder."""
-    return str(location).startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)

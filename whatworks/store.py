@@ -228,6 +228,23 @@ class EmbeddedStore:
         for quad in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))):
             yield from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)
 
+    def statements(self, graph: URIRef) -> set[str]:
+        """Every triple of one named graph as an N-Triples statement, spelled as
+        :func:`statement` spells it. Oxigraph writes them: at 12k triples this takes half
+        the time of reading the triples as terms and spelling them in Python.
+
+        :raises StoreError: the store could not be read.
+        """
+        try:
+            data = self._store.dump(
+                format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(str(graph))
+            )
+        except OSError as exc:
+            raise StoreError(f"could not read the store at {self.location}: {_cause(exc)}") from exc
+        assert data is not None  # returned, as no output was given
+        # One statement a line: N-Triples escapes line breaks in literals.
+        return set(data.decode("utf-8").split("\n")) - {""}
+
     # -- writing ---------------------------------------------------------------------------
 
     def replace_graphs(self, graphs: Mapping[URIRef, Iterable[Triple]]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyshacl
 import pytest
 import shapes_readme
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, RDFS, SH, SKOS
@@ -363,3 +363,22 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(whatworks.validation, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_validator_reads_the_shapes_as_rdflib_does() -> None:
+    # validate() parses the shapes with Oxigraph (faster); the triples must be rdflib's.
+    triples, ids = whatworks.validation._shapes()
+    ours = Graph()
+    ours.addN((s, p, o, ours) for s, p, o in triples)
+    shapes = load_shapes()
+    assert len(ours) == len(shapes)
+    assert isomorphic(ours, shapes)
+    # isomorphic() compares literals by value; n3() also shows their spelling and datatype.
+    assert {tuple(t.n3() for t in triple) for triple in ours if not _has_bnode(triple)} == {
+        tuple(t.n3() for t in triple) for triple in shapes if not _has_bnode(triple)
+    }
+    assert dict(ids) == {shape: ident for ident, shape in shape_ids(shapes).items()}
+
+
+def _has_bnode(triple: tuple[object, ...]) -> bool:
+    return any(isinstance(term, BNode) for term in triple)
