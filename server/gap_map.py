@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
@@ -468,6 +470,43 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
         return GapMap(cells, unplaced, interventions, counts, counted, filters)
 
     return _cached("matrix", (filters, tuple(sorted(wanted)), lists), compute)
+
+
+def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
+    """Compute the landing page's and the default gap map's summaries in the background, at
+    start and whenever the dataset version changes, so that readers find them ready (on a
+    large base they take a while: BENCHMARKS.md). One thread; it uses one query worker at a
+    time, like any reader, and gives up on a version only when its queries fail."""
+    log = logging.getLogger("whatworks.server")
+
+    def run() -> None:
+        warmed: str | None = None
+        while True:
+            version = None
+            try:
+                with app.app_context():
+                    version = dataset_version()
+                    if version and version != warmed:
+                        started = time.perf_counter()
+                        coverage(Filters())
+                        matrix(Filters(), expand=drawn_types(set()))
+                        warmed = version
+                        log.info(
+                            "summaries of version %s ready in %.1f s",
+                            version,
+                            time.perf_counter() - started,
+                        )
+            except ApiError as exc:
+                log.warning("could not compute the summaries ahead of readers: %s", exc)
+                if exc.status != 503:  # past the limit or too large: not again for this version
+                    warmed = version
+            except Exception as exc:  # noqa: BLE001 - logged; the next round tries again
+                log.warning("could not compute the summaries ahead of readers: %s", exc)
+            time.sleep(every)
+
+    thread = threading.Thread(target=run, name="whatworks-summaries", daemon=True)
+    thread.start()
+    return thread
 
 
 def cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:

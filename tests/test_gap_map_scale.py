@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -246,6 +247,16 @@ def test_summaries_follow_a_new_version(synthetic_store: Path, tmp_path: Path) -
         )
         assert done.returncode == 0, done.stderr
         after = json.loads(get(live, "/gap-map.json")[1])
+        # The server computes the summaries ahead of readers, at start and for the new
+        # version (`whatworks serve` starts it; see server.gap_map.keep_warm).
+        current = json.loads(get(live, "/health")[1])["version"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = re.findall(r"summaries of version (\S+) ready", live.log.read_text())
+            if current in ready and len(set(ready)) >= 2:
+                break
+            time.sleep(0.2)
+        assert current in ready and len(set(ready)) >= 2, live.log.read_text()[-2000:]
     finally:
         live.stop()
 
@@ -260,7 +271,7 @@ def test_a_large_base_draws_expanded_rows_only(
 ) -> None:
     """Above the inline limit, the page holds the interventions of the expanded types only
     (expanding reloads), and a selected cell lists its first studies and says how many."""
-    from server import create_app, gap_map
+    from whatworks.server import create_app, gap_map
 
     monkeypatch.setattr(gap_map, "INLINE_INTERVENTIONS", 5)
     monkeypatch.setattr(gap_map, "CELL_STUDY_LIMIT", 3)

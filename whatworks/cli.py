@@ -667,11 +667,15 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     import waitress
 
     from whatworks.server import create_app
+    from whatworks.server.gap_map import keep_warm
 
     try:
         app = create_app({"store": store_target(obj.store_option)})
     except WhatworksError as exc:
         _fail(exc)
+    # The landing page's and the gap map's summaries, computed ahead of readers (at start
+    # and after each ingest), so that the first reader of a large base does not wait.
+    keep_warm(app)
     click.echo(
         f"whatworks {__version__}: SPARQL endpoint at http://{host}:{port}/sparql (Ctrl-C to stop)",
         err=True,
