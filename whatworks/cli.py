@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from . import __version__
 from .config import (
     STORE_ENV,
+    VALIDATE_BATCH_TRIPLES,
     bundled_evidence,
     bundled_statistics,
     is_remote,
@@ -206,6 +207,14 @@ def _run_ingest(
 @click.option("--kind", metavar="SHEET", help="Kind of records in CSV files (see ingest).")
 @click.option("--encoding", metavar="NAME", help="Text encoding of CSV files.")
 @click.option("--id-base", metavar="IRI", default=None, help="As for ingest.")
+@click.option(
+    "--batch-triples",
+    type=click.IntRange(min=1),
+    default=VALIDATE_BATCH_TRIPLES,
+    show_default=True,
+    help="Validating the store: at most this many triples in memory at once "
+    "(whole graphs, each batch with the classes of what it links to; ~1.6 KB a triple).",
+)
 @click.pass_obj
 def validate(
     obj: Context,
@@ -215,6 +224,7 @@ def validate(
     kind: str | None,
     encoding: str | None,
     id_base: str | None,
+    batch_triples: int,
 ) -> None:
     """Validate files (without storing them), or the whole store when no file is given.
 
@@ -251,7 +261,7 @@ def validate(
         else:
             store = obj.open(read_only=True)
             try:
-                problems, warnings = validate_store(store)
+                problems, warnings = validate_store(store, batch_triples=batch_triples)
                 target = f"store {store.location}"
             finally:
                 store.close()

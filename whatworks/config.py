@@ -31,6 +31,12 @@ def store_location(option: str | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else default_store_location()
 
 
+#: The most triples ``whatworks validate`` holds in memory at once when it validates the
+#: store (as rdflib terms, about 1.6 KB each with pySHACL's working set): graphs are
+#: validated in batches up to this size (``ingest.pipeline.validate_store``).
+VALIDATE_BATCH_TRIPLES = 1_500_000
+
+
 def is_remote(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a store on a server rather than a folder."""
     return str(location).startswith(("http://", "https://"))
