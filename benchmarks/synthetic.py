@@ -18,6 +18,21 @@ evidence::
 
 The same seed and size always give byte-identical files.
 
+A larger base can be built in *parts*, each ingested by a call of its own (one call holds a
+whole part in memory): ``--part K`` (K >= 1) writes ``synthetic.partK.{sheet}.csv``, whose
+graphs (``synthetic.partK.*``), keys (``syn-pK-…``), DOIs and "where read" addresses are
+the part's own, and whose rows refer only to the part's own studies and interventions, so
+parts load side by side into one store, in any order::
+
+    for k in 1 2 3 4 5; do
+        python benchmarks/synthetic.py --size 1m --part $k --out /tmp/syn-5x1m/part$k
+        whatworks --store /tmp/bench-store ingest \
+            --id-base https://w3id.org/whatworks/synthetic/id/ /tmp/syn-5x1m/part$k/*.csv
+    done
+
+The same seed, size and part always give byte-identical files; without ``--part`` the
+files are those of earlier versions of this generator.
+
 Proportions follow the bundled base (data/evidence/field-*.csv: per study about 1.2
 findings, 0.9 EMMIE codings, 0.7 interventions), made a little richer in mechanisms,
 moderators, implementation and economic evidence so that every kind of record occurs at
@@ -226,12 +241,43 @@ def _decimal(value: float, places: int = 2) -> str:
     return f"{value:.{places}f}"
 
 
-class _Generator:
-    """Rows of every sheet for ``studies`` studies, from one seeded random stream."""
+def part_tag(part: int | None) -> str:
+    """What sets part ``part``'s keys and names apart ("" for a sheet that is not a part).
 
-    def __init__(self, studies: int, seed: int):
+    >>> part_tag(None), part_tag(3)
+    ('', 'p3')
+    """
+    if part is None:
+        return ""
+    if part < 1:
+        raise ValueError(f"part {part} is not a part number: parts are numbered from 1")
+    return f"p{part}"
+
+
+def file_prefix(part: int | None) -> str:
+    """The prefix of the files (and so of the graphs) of a part: ``synthetic.part3``.
+
+    >>> file_prefix(None), file_prefix(3)
+    ('synthetic', 'synthetic.part3')
+    """
+    return FILE_PREFIX if part is None else f"{FILE_PREFIX}.part{part_tag(part)[1:]}"
+
+
+class _Generator:
+    """Rows of every sheet for ``studies`` studies, from one seeded random stream.
+
+    With ``part``, keys, DOIs, addresses and labels carry the part's tag (``syn-p3-…``) and
+    the random stream is the part's own, so that parts of one seed differ and never share
+    a key; without it, the rows are those of earlier versions of the generator.
+    """
+
+    def __init__(self, studies: int, seed: int, part: int | None = None):
         self.studies = studies
-        self.rng = random.Random(seed)
+        self.tag = part_tag(part)
+        # A str seed is hashed with SHA-512 (not Python's salted hash): stable across runs.
+        self.rng = random.Random(seed if part is None else f"{seed}/part/{part}")
+        #: Key prefix: "syn-" alone, or with the part's tag ("syn-p3-").
+        self.prefix = f"syn-{self.tag}-" if self.tag else "syn-"
         self.n_interventions = max(8, round(studies * INTERVENTIONS_PER_STUDY))
         self.digits = max(5, len(str(max(studies, self.n_interventions))))
         # Every study and intervention key is known up front so that references resolve.
@@ -241,10 +287,19 @@ class _Generator:
         self.rows: dict[str, list[dict[str, str]]] = {name: [] for name in SHEET_ORDER}
 
     def _study_key(self, i: int) -> str:
-        return f"syn-study-{i:0{self.digits}d}"
+        return f"{self.prefix}study-{i:0{self.digits}d}"
 
     def _intervention_key(self, i: int) -> str:
-        return f"syn-intv-{i:0{self.digits}d}"
+        return f"{self.prefix}intv-{i:0{self.digits}d}"
+
+    def _number(self, i: int) -> str:
+        """Record ``i``'s number in labels and titles: ``17``, or ``p3-17`` in part 3."""
+        return f"{self.tag}-{i}" if self.tag else str(i)
+
+    def _address(self, path: str) -> str:
+        """A "where read" address under example.org, in the part's own folder."""
+        folder = f"synthetic/{self.tag}" if self.tag else "synthetic"
+        return f"https://example.org/{folder}/{path}"
 
     def build(self) -> dict[str, list[dict[str, str]]]:
         for i in range(1, self.n_interventions + 1):
@@ -259,10 +314,11 @@ class _Generator:
         levels = rng.sample(LEVELS, rng.choice((0, 1, 1, 2)))
         return {
             "key": self._intervention_key(i),
-            "label": f"Synthetic intervention {i} ({kind.replace('_', ' ')})",
+            "label": f"Synthetic intervention {self._number(i)} ({kind.replace('_', ' ')})",
             "intervention_type": kind,
             "levels": "; ".join(sorted(levels)),
-            "description": f"Synthetic {kind.replace('_', ' ')} programme number {i}, "
+            "description": f"Synthetic {kind.replace('_', ' ')} programme number "
+            f"{self._number(i)}, "
             "generated for benchmarks; not a real service.",
             "note": "" if rng.random() < 0.8 else "Synthetic note.",
         }
@@ -285,15 +341,18 @@ class _Generator:
         self.rows["studies"].append(
             {
                 "key": key,
-                "label": f"Synthetic study {i}" if rng.random() < 0.8 else "",
-                "title": f"Synthetic evaluation {i} of synthetic intervention {intervention}",
+                "label": f"Synthetic study {self._number(i)}" if rng.random() < 0.8 else "",
+                "title": f"Synthetic evaluation {self._number(i)} of synthetic intervention "
+                f"{self._number(intervention)}",
                 "authors": authors if rng.random() < 0.85 else "",
                 "year": str(year) if rng.random() < 0.95 else "",
                 "venue": f"Synthetic Journal of Evidence {rng.randint(1, 40)}"
                 f"({rng.randint(1, 12)}):{rng.randint(1, 300)}-{rng.randint(301, 400)}"
                 if rng.random() < 0.8
                 else "",
-                "doi": f"10.5555/whatworks.synthetic.{i}" if rng.random() < 0.4 else "",
+                "doi": f"10.5555/whatworks.synthetic.{self.tag + '.' if self.tag else ''}{i}"
+                if rng.random() < 0.4
+                else "",
                 "work_type": _choice(rng, WORK_TYPES),
                 "country": rng.choice(COUNTRIES),
                 "design": design,
@@ -310,7 +369,7 @@ class _Generator:
                 else "",
                 "scope_outcomes": "entry; re-entry; reunification" if review else "",
                 "verified": _choice(rng, (("yes", 0.6), ("partial", 0.3), ("no", 0.1))),
-                "where_read": f"https://example.org/synthetic/study/{i}",
+                "where_read": self._address(f"study/{i}"),
                 "coded_by": "synthetic generator",
                 "coded_on": coded_on.isoformat(),
                 "note": "" if rng.random() < 0.7 else "Synthetic coder's note.",
@@ -330,10 +389,10 @@ class _Generator:
                     "study": key,
                     "intervention": about,
                     "intervention_type": about_type,
-                    "label": f"synthetic mechanism {n} of study {i}",
+                    "label": f"synthetic mechanism {n} of study {self._number(i)}",
                     "status": rng.choice(MECHANISM_STATUS),
                     "description": "A synthetic pathway from the intervention to the outcome.",
-                    "where_read": f"https://example.org/synthetic/study/{i}#mechanisms",
+                    "where_read": self._address(f"study/{i}#mechanisms"),
                     "note": "",
                 }
             )
@@ -345,10 +404,10 @@ class _Generator:
                     "intervention": about,
                     "intervention_type": about_type,
                     "outcome": _choice(rng, OUTCOMES) if rng.random() < 0.8 else "",
-                    "label": f"synthetic subgroup {n} of study {i}",
+                    "label": f"synthetic subgroup {n} of study {self._number(i)}",
                     "effect": rng.choice(MODERATOR_EFFECTS),
                     "description": "A synthetic subgroup in which the effect differs.",
-                    "where_read": f"https://example.org/synthetic/study/{i}#moderators",
+                    "where_read": self._address(f"study/{i}#moderators"),
                     "note": "",
                 }
             )
@@ -359,11 +418,11 @@ class _Generator:
                     "study": key,
                     "intervention": about,
                     "intervention_type": about_type,
-                    "label": f"synthetic implementation factor {n} of study {i}",
+                    "label": f"synthetic implementation factor {n} of study {self._number(i)}",
                     "role": rng.choice(("facilitator", "barrier")),
                     "source_kind": "interview" if rng.random() < 0.3 else "implementation",
                     "description": "A synthetic factor that helped or hindered delivery.",
-                    "where_read": f"https://example.org/synthetic/study/{i}#implementation",
+                    "where_read": self._address(f"study/{i}#implementation"),
                     "note": "",
                 }
             )
@@ -380,7 +439,7 @@ class _Generator:
                     "currency": "GBP" if has_amount else "",
                     "price_year": str(rng.randint(2000, 2025)) if has_amount else "",
                     "description": "Synthetic economic evidence.",
-                    "where_read": f"https://example.org/synthetic/study/{i}#economic",
+                    "where_read": self._address(f"study/{i}#economic"),
                     "note": "",
                 }
             )
@@ -439,7 +498,7 @@ class _Generator:
         if rng.random() < 0.9:
             row["country"] = rng.choice(COUNTRIES)
             row["settings"] = "; ".join(sorted(rng.sample(SETTINGS, rng.choice((1, 1, 2)))))
-        row["where_read"] = f"https://example.org/synthetic/{study}#finding-{n}"
+        row["where_read"] = self._address(f"{study}#finding-{n}")
         return row
 
     def _emmie(
@@ -457,7 +516,7 @@ class _Generator:
             "quality": str(rng.randint(0, 4)) if rng.random() < 0.5 else "",
             "coded_by": "synthetic generator",
             "coded_on": coded_on.isoformat(),
-            "where_read": f"https://example.org/synthetic/study/{study}",
+            "where_read": self._address(f"study/{study}"),
         }
 
 
@@ -467,12 +526,14 @@ def _columns(sheet: str) -> list[str]:
     return [c.name for c in SHEETS_BY_NAME[sheet].columns]
 
 
-def write_rows(folder: Path, rows: dict[str, list[dict[str, str]]]) -> list[Path]:
-    """Write each sheet's rows to ``{folder}/synthetic.{sheet}.csv`` (all columns, UTF-8)."""
+def write_rows(
+    folder: Path, rows: dict[str, list[dict[str, str]]], *, prefix: str = FILE_PREFIX
+) -> list[Path]:
+    """Write each sheet's rows to ``{folder}/{prefix}.{sheet}.csv`` (all columns, UTF-8)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for sheet in SHEET_ORDER:
-        path = folder / f"{FILE_PREFIX}.{sheet}.csv"
+        path = folder / f"{prefix}.{sheet}.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=_columns(sheet), lineterminator="\n")
             writer.writeheader()
@@ -495,12 +556,12 @@ class Calibration:
     overhead: int
 
 
-def calibrate(seed: int, pilot_studies: int = 400) -> Calibration:
+def calibrate(seed: int, pilot_studies: int = 400, *, part: int | None = None) -> Calibration:
     """Triples per study (data and provenance) measured by mapping a pilot with the project's
     own reader and mapper, so that sizing follows the mapping if it changes."""
     with tempfile.TemporaryDirectory(prefix="whatworks-synthetic-pilot-") as tmp:
         folder = Path(tmp)
-        paths = write_rows(folder, _Generator(pilot_studies, seed).build())
+        paths = write_rows(folder, _Generator(pilot_studies, seed, part).build())
         data, records = _data_triples(folder, paths)
     overhead = PROVENANCE_PER_FILE * len(SHEET_ORDER) + META_TRIPLES
     per_study = (data + PROVENANCE_PER_RECORD * records) / pilot_studies
@@ -511,16 +572,22 @@ def studies_for(target: int, calibration: Calibration) -> int:
     return max(10, round((target - calibration.overhead) / calibration.triples_per_study))
 
 
-def generate(out: Path, *, size: int | str, seed: int = 20261126) -> Summary:
+def generate(
+    out: Path, *, size: int | str, seed: int = 20261126, part: int | None = None
+) -> Summary:
     """Write a synthetic coding sheet of about ``size`` triples (as stored) to ``out``.
 
-    :raises ValueError: ``size`` is not a size.
+    With ``part`` (1, 2, ...), the sheet is that part of a larger base: its files, graphs,
+    keys and addresses are the part's own (see the module's description).
+
+    :raises ValueError: ``size`` is not a size, or ``part`` is below 1.
     """
     target = parse_size(size) if isinstance(size, str) else size
-    calibration = calibrate(seed)
+    part_tag(part)  # reject a bad part before any work
+    calibration = calibrate(seed, part=part)
     studies = studies_for(target, calibration)
-    rows = _Generator(studies, seed).build()
-    paths = write_rows(out, rows)
+    rows = _Generator(studies, seed, part).build()
+    paths = write_rows(out, rows, prefix=file_prefix(part))
     return Summary(
         folder=out,
         files=tuple(paths),
@@ -544,9 +611,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to write the CSVs to")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument(
+        "--part",
+        type=int,
+        default=None,
+        metavar="K",
+        help="write part K (1, 2, ...) of a larger base: files synthetic.partK.*.csv and keys "
+        "syn-pK-..., disjoint from every other part, so parts ingest side by side",
+    )
     args = parser.parse_args(argv)
     try:
-        summary = generate(args.out, size=args.size, seed=args.seed)
+        summary = generate(args.out, size=args.size, seed=args.seed, part=args.part)
     except ValueError as exc:
         parser.error(str(exc))
     records = ", ".join(f"{n} {sheet}" for sheet, n in summary.records.items())
