@@ -596,9 +596,12 @@ def _ingest(
         assert DERIVED_GRAPH == _DERIVED_GRAPH
         partial = (
             touched
-            and len(touched) <= PARTIAL_DERIVE_LIMIT
-            and _has_derived(store, DERIVED_GRAPH)
             and not stale
+            and _has_derived(store, DERIVED_GRAPH)
+            and (
+                len(touched) <= PARTIAL_DERIVE_LIMIT
+                or len(touched) <= _size(store, DERIVED_GRAPH) // PARTIAL_DERIVE_SHARE
+            )
         )
         before = affected_interventions(store, touched) if partial else set()
         if touched:
@@ -624,9 +627,19 @@ def _ingest(
     )
 
 
-#: Above this many changed subjects the derived graph is recomputed whole: asking which
-#: interventions a change reaches costs more than recomputing them all.
+#: Up to this many changed subjects the derived graph is brought up to date for the
+#: interventions the change reaches; above it, and above a tenth of the derived graph's
+#: triples (:data:`PARTIAL_DERIVE_SHARE`), it is recomputed whole: asking which
+#: interventions a change reaches (about 0.3 ms a subject, before and after) then costs
+#: more than recomputing them all. Recomputing grows faster than the store (26 s at 1.4M
+#: quads, 297 s at 5.7M: BENCHMARKS.md), so a large store takes large changes partially.
 PARTIAL_DERIVE_LIMIT = 20_000
+PARTIAL_DERIVE_SHARE = 10
+
+
+def _size(store: Store, graph: URIRef) -> int:
+    rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return int(str(rows[0]["n"])) if rows else 0
 
 
 def _update(store: Store, changes: Mapping[URIRef, GraphChange]) -> str:

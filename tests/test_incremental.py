@@ -174,6 +174,28 @@ def test_several_kinds_of_change_keep_the_derived_graph_exact(
             assert undated(stored_derived(store)) == before
 
 
+@pytest.mark.parametrize(("share", "expected"), [(1, "partial"), (10_000, "full")])
+def test_a_large_change_to_a_large_store_is_derived_partially(
+    loaded: tuple[EmbeddedStore, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    share: int,
+    expected: str,
+) -> None:
+    """Past PARTIAL_DERIVE_LIMIT changed subjects, a change still goes the partial way when
+    it is small beside the derived graph (a share of it): adding a second part of a base,
+    as benchmarks/ingest_parts.py does, must not recompute everything already there."""
+    import whatworks.ingest.pipeline as pipeline
+
+    store, _ = loaded
+    monkeypatch.setattr(pipeline, "PARTIAL_DERIVE_LIMIT", 10)
+    monkeypatch.setattr(pipeline, "PARTIAL_DERIVE_SHARE", share)
+    part = generate(tmp_path / "part2", size="10k", seed=11, part=2)
+    report = run(store, *part.files)
+    assert report.derived == expected
+    assert_derived_is_a_full_recompute(store)
+
+
 @pytest.mark.parametrize("count", [3, 35])
 def test_results_for_some_interventions_are_theirs_in_all(
     loaded: tuple[EmbeddedStore, Path], count: int
