@@ -50,6 +50,9 @@ EFFECT = "https://w3id.org/whatworks/concept/emmie-dimension/effect"
 #: With more interventions than this in the base, the page draws the interventions of the
 #: expanded types only (expanding then reloads); with fewer, every row is in the page.
 INLINE_INTERVENTIONS = 300
+#: On a large base, the most interventions an expanded type shows on the page: those with
+#: the most studies in a cell (the downloads hold them all).
+PAGE_INTERVENTIONS = 100
 #: The most studies a selected cell lists on the page (the JSON and CSV list them all).
 CELL_STUDY_LIMIT = 500
 
@@ -434,6 +437,22 @@ def intervention_counts() -> dict[str, int]:
         return counts
 
     return _cached("interventions", (), compute)
+
+
+def page_interventions(gap: GapMap, kind: str) -> list[Intervention]:
+    """The interventions of type ``kind`` the page draws, by label: all of them, or on a
+    large base the :data:`PAGE_INTERVENTIONS` with the most studies in a cell."""
+    found = gap.interventions[kind]
+    if len(found) <= PAGE_INTERVENTIONS:
+        return found
+
+    def studies(i: Intervention) -> int:
+        cells = (gap.cells.get(f"{i.row}:{o}:{d}") for o in OUTCOMES for d in DIMENSIONS)
+        return max((c.n_studies for c in cells if c is not None), default=0)
+
+    ranked = sorted(found, key=lambda i: (-studies(i), (i.label or i.iri).lower()))
+    kept = set(ranked[:PAGE_INTERVENTIONS])
+    return [i for i in found if i in kept]
 
 
 def drawn_types(expanded: set[str]) -> set[str] | None:

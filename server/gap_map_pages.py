@@ -27,6 +27,7 @@ from .gap_map import (
     cell_items,
     drawn_types,
     matrix,
+    page_interventions,
 )
 from .page_data import code, label
 from .resource_views import local_href
@@ -116,7 +117,7 @@ def _rows(gap: GapMap, expanded: set[str]) -> list[dict[str, Any]]:
     """The map's rows in order: each type, then its interventions (shown when expanded)."""
     out: list[dict[str, Any]] = []
     for kind in TYPES:
-        subs = gap.interventions[kind]
+        subs = page_interventions(gap, kind)
         out.append(
             {
                 "key": kind,
@@ -128,6 +129,10 @@ def _rows(gap: GapMap, expanded: set[str]) -> list[dict[str, Any]]:
                 "toggle": ",".join(sorted(expanded ^ {kind})),
                 "controls": " ".join(f"r-{i.row.replace('/', '-')}" for i in subs),
                 "n_interventions": gap.intervention_counts[kind],
+                "n_shown": len(subs),
+                "download": _query(expand=kind, cell="", colour="").replace(
+                    "/gap-map?", "/gap-map.csv?"
+                ),
             }
         )
         out.extend(

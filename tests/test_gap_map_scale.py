@@ -275,6 +275,7 @@ def test_a_large_base_draws_expanded_rows_only(
 
     monkeypatch.setattr(gap_map, "INLINE_INTERVENTIONS", 5)
     monkeypatch.setattr(gap_map, "CELL_STUDY_LIMIT", 3)
+    monkeypatch.setattr(gap_map, "PAGE_INTERVENTIONS", 2)
     app = create_app({"store": str(synthetic_store), "query_workers": 1})
     client = app.test_client()
     collapsed = client.get("/gap-map", headers={"Accept": "text/html"}).get_data(as_text=True)
@@ -283,8 +284,12 @@ def test_a_large_base_draws_expanded_rows_only(
     kind = answer["intervention_cells"][0]["intervention_type"]
     expanded = client.get(f"/gap-map?expand={kind}", headers={"Accept": "text/html"})
     text = expanded.get_data(as_text=True)
-    parents = set(re.findall(r'<tr class="sub-row"[^>]* data-parent="([^"]+)"', text))
-    assert parents == {kind}
+    parents = re.findall(r'<tr class="sub-row"[^>]* data-parent="([^"]+)"', text)
+    assert set(parents) == {kind}
+    n = sum(1 for c in answer["interventions"] if c["intervention_type"] == kind)
+    assert n > 2  # PAGE_INTERVENTIONS: the two with most studies, and a note saying so
+    assert len(parents) == 2
+    assert f"The 2 of {n} interventions of this type" in text
     busiest = max(answer["cells"], key=lambda c: c["n_studies"])
     assert busiest["n_studies"] > 3
     key = f"{busiest['intervention_type']}:{busiest['outcome']}:{busiest['dimension']}"
