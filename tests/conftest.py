@@ -52,6 +52,17 @@ def run_command(store: Path, *args: str, timeout: float = 300) -> subprocess.Com
     )
 
 
+def ingest_synthetic(store: Path, files: Sequence[Path]) -> None:
+    """Ingest generated synthetic sheets (``benchmarks/synthetic.py``) with the CLI, under
+    the synthetic namespace; fail the test with the CLI's stderr if it refuses them."""
+    from benchmarks.synthetic import SYNTHETIC_ID_BASE
+
+    done = run_command(
+        store, "ingest", "-q", "--no-progress", "--id-base", SYNTHETIC_ID_BASE, *map(str, files)
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def write_sheet(
     folder: Path,
     name: str,

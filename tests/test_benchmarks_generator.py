@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.synthetic import SYNTHETIC_ID_BASE, generate, iter_rows
-from tests.conftest import run_command
+from benchmarks.synthetic import generate, iter_rows
+from tests.conftest import ingest_synthetic, run_command
 
 
 @pytest.mark.slow
@@ -19,16 +19,7 @@ def test_generated_10k_sheet_ingests_with_the_cli(tmp_path: Path) -> None:
     summary = generate(sheets, size="10k", seed=7)
     store = tmp_path / "store"
 
-    done = run_command(
-        store,
-        "ingest",
-        "-q",
-        "--no-progress",
-        "--id-base",
-        SYNTHETIC_ID_BASE,
-        *map(str, summary.files),
-    )
-    assert done.returncode == 0, done.stderr
+    ingest_synthetic(store, summary.files)
 
     stats = json.loads(run_command(store, "stats", "--json").stdout)
     # Sized by the triples the sheets become (their graphs and provenance), measured with the
@@ -110,16 +101,7 @@ def test_parts_ingest_one_after_the_other_into_one_store(tmp_path: Path) -> None
     classes: list[dict[str, int]] = []
     for k in (1, 2):
         summary = generate(tmp_path / f"part{k}", size="10k", seed=11, part=k)
-        done = run_command(
-            store,
-            "ingest",
-            "-q",
-            "--no-progress",
-            "--id-base",
-            SYNTHETIC_ID_BASE,
-            *map(str, summary.files),
-        )
-        assert done.returncode == 0, done.stderr
+        ingest_synthetic(store, summary.files)
         stats = json.loads(run_command(store, "stats", "--json").stdout)
         counts.append(stats["graphs"])
         classes.append(stats["classes"])

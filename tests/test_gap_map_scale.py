@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.synthetic import SYNTHETIC_ID_BASE, generate
-from tests.conftest import LiveServer, run_command
+from benchmarks.synthetic import generate
+from tests.conftest import LiveServer, ingest_synthetic
 from whatworks.namespaces import sparql_prologue
 from whatworks.store import EmbeddedStore
 
@@ -153,16 +153,7 @@ def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("gap-map-scale")
     summary = generate(folder / "sheets", size="10k", seed=11)
     store = folder / "store"
-    done = run_command(
-        store,
-        "ingest",
-        "-q",
-        "--no-progress",
-        "--id-base",
-        SYNTHETIC_ID_BASE,
-        *map(str, summary.files),
-    )
-    assert done.returncode == 0, done.stderr
+    ingest_synthetic(store, summary.files)
     return store
 
 
@@ -242,10 +233,7 @@ def test_summaries_follow_a_new_version(synthetic_store: Path, tmp_path: Path) -
         # Drop half the findings: the effect cells must shrink.
         lines = findings.read_text("utf-8").splitlines(keepends=True)
         findings.write_text("".join(lines[: len(lines) // 2]), "utf-8")
-        done = run_command(
-            store, "ingest", "-q", "--no-progress", "--id-base", SYNTHETIC_ID_BASE, str(findings)
-        )
-        assert done.returncode == 0, done.stderr
+        ingest_synthetic(store, [findings])
         after = json.loads(get(live, "/gap-map.json")[1])
         # The server computes the summaries ahead of readers, at start and for the new
         # version (`whatworks serve` starts it; see server.gap_map.keep_warm).
