@@ -26,7 +26,12 @@ from whatworks.config import VALIDATE_BATCH_TRIPLES
 from whatworks.errors import InputError, Problem, ValidationFailed
 from whatworks.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
 from whatworks.store import GraphChange, Store, Triple, from_ox, to_ox, update_graphs_by_replacing
-from whatworks.validation import ValidationReport, ValidationResult, validate
+from whatworks.validation import (
+    ValidationReport,
+    ValidationResult,
+    class_checked_predicates,
+    validate,
+)
 
 from .bibliography import read_bibtex, read_ris
 from .coding_sheet import SHEETS_BY_NAME, Kind
@@ -782,8 +787,11 @@ def validate_store(
         if len(batch) == len(data_graphs):
             results += validate(data).results
             continue
+        # The class of what the batch links to through a class-checked link: all the
+        # shapes read of other graphs.
+        checked = class_checked_predicates()
         linked = sorted(
-            {o for o in data.objects(unique=True) if isinstance(o, URIRef)}
+            {o for s, p, o in data if p in checked and isinstance(o, URIRef)}
             - set(data.subjects(unique=True))
         )
         context = Graph()

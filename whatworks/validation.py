@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RDFLiteral
-from rdflib.namespace import DCTERMS, SH
+from rdflib.namespace import DCTERMS, RDF, SH
 from rdflib.query import Processor, Result
 from rdflib.term import IdentifiedNode, Identifier, Node
 
@@ -259,6 +259,31 @@ def _shapes() -> tuple[tuple[_Triple, ...], Mapping[URIRef, str]]:
         if predicate == DCTERMS.identifier and isinstance(shape, URIRef)
     }
     return triples, MappingProxyType(ids)
+
+
+@lru_cache(maxsize=1)
+def class_checked_predicates() -> frozenset[URIRef]:
+    """Every predicate on the path of a shape with ``sh:class``: the links whose target's
+    ``rdf:type`` the shapes read. (Validating part of a store, only these targets need
+    their class from elsewhere; typing every linked node would make each a focus node of
+    its class's shapes, e.g. every finding a pooled estimate derives from.)"""
+    triples, _ = _shapes()
+    with_class = {s for s, p, _ in triples if p == SH["class"]}
+    paths = [o for s, p, o in triples if p == SH.path and s in with_class]
+    rest = {s: o for s, p, o in triples if p == RDF.rest}
+    first = {s: o for s, p, o in triples if p == RDF.first}
+    found: set[URIRef] = set()
+    for path in paths:
+        node: Node | None = path
+        while node is not None and node != RDF.nil:
+            if isinstance(node, URIRef):
+                found.add(node)
+                break
+            step = first.get(node)  # a sequence path: an RDF list of predicates
+            if isinstance(step, URIRef):
+                found.add(step)
+            node = rest.get(node) if step is not None else None
+    return frozenset(found)
 
 
 def _read_results(report: Graph, shape_ids: Mapping[URIRef, str]) -> list[ValidationResult]:
