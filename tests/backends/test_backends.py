@@ -88,13 +88,24 @@ KNOWN_DEVIATIONS: dict[str, dict[str, str]] = {
     "virtuoso": {
         "comparable_estimates": _BOOLEANS + ", and counts no proxy where there is one",
         "effects_for_population": _SP031,
-        "emmie_coverage_by_type": "gives an empty GROUP_CONCAT as \"\" inside OPTIONAL "
+        "emmie_coverage_by_type": 'gives an empty GROUP_CONCAT as "" inside OPTIONAL '
         "where the embedded store leaves it unbound",
         "favourable_effects_by_outcome": _SP031,
         "looked_after_trend_by_region": "divides integers as integers (17.0 for 17.8 %)",
         "mechanisms_of_intervention": _BOOLEANS,
         "partly_verified_or_proxy": _BOOLEANS,
         "what_works_for_whom": _BOOLEANS,
+    }
+}
+
+
+#: Deviations seen in some runs only (not strict: the answer is usually right).
+INTERMITTENT_DEVIATIONS: dict[str, dict[str, str]] = {
+    "virtuoso": {
+        # Seen once in the last 5 CI runs (2026-11-26): 13,580 rows, one per record of the
+        # store, instead of the claim's 1; as if the claim's BIND, written as a constant at
+        # the head of the subquery, were evaluated after its OPTIONALs.
+        "provenance_of_claim": "sometimes answers for every record instead of the claim's",
     }
 }
 
@@ -110,6 +121,9 @@ def test_catalogue_answers_match_the_embedded_store(
     reason = KNOWN_DEVIATIONS.get(backend.name, {}).get(name)
     if reason:
         request.applymarker(pytest.mark.xfail(strict=True, reason=f"{backend.name} {reason}"))
+    sometimes = INTERMITTENT_DEVIATIONS.get(backend.name, {}).get(name)
+    if sometimes:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=f"{backend.name} {sometimes}"))
     store = backend.open(read_only=True)
     try:
         got = answer(store, name, given)
