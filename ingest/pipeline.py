@@ -7,14 +7,15 @@ transaction, so the store holds either the previous version of every graph or th
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import ParamSpec, TypeVar, cast
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
@@ -40,6 +41,9 @@ from .provenance import RowOrigin, SourceFile, build_provenance
 from .rdf_source import RDF_SUFFIXES, read_rdf
 from .records import Record, all_records, parse_sheet
 from .tabular import RawSheet, read_csv, read_xlsx
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 TABULAR_SUFFIXES = {
     ".csv": "text/csv",
@@ -498,6 +502,21 @@ def _check(
     return sources, warnings
 
 
+def _unfreezing_after(function: Callable[P, R]) -> Callable[P, R]:
+    """``function``, with the objects :func:`prepare` froze (``gc.freeze``) unfrozen after
+    it, however it ends."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return run
+
+
+@_unfreezing_after
 def ingest(
     paths: Sequence[Path],
     store: Store,
@@ -526,32 +545,6 @@ def ingest(
     :raises ValidationFailed: see :func:`prepare`.
     :raises whatworks.errors.StoreError: the write failed; the store is unchanged.
     """
-    try:
-        return _ingest(
-            paths,
-            store,
-            encoding=encoding,
-            kind=kind,
-            graph=graph,
-            progress=progress,
-            base=base,
-            extra=extra,
-        )
-    finally:
-        gc.unfreeze()  # frozen by prepare()
-
-
-def _ingest(
-    paths: Sequence[Path],
-    store: Store,
-    *,
-    encoding: str | None,
-    kind: str | None,
-    graph: str | None,
-    progress: bool,
-    base: str,
-    extra: Sequence[Source],
-) -> IngestReport:
     started = datetime.now(UTC)
     sources, warnings = prepare(
         paths,
