@@ -3,8 +3,8 @@
 Issue 7 asks for the catalogue's p50/p95 on both. The runner exports a store (N-Quads),
 bulk-loads the dump into a fresh ``oxigraph serve`` on loopback (``--union-default-graph``),
 and runs every catalogue query (required parameters set to their first allowed value)
-``--repeat`` times through :class:`whatworks.store.EmbeddedStore` and through
-:class:`whatworks.remote_store.RemoteStore`, alternating. Writes
+``--repeat`` times through :class:`whatworks.core.store.EmbeddedStore` and through
+:class:`whatworks.core.remote_store.RemoteStore`, alternating. Writes
 ``benchmarks/results/remote-queries-<label>.json`` and prints a markdown table.
 
     .venv/bin/python benchmarks/remote_queries.py --store STORE_DIR --label bundled
@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.backends.servers import free_port, named_cases, wait_for  # noqa: E402
-from whatworks import catalogue  # noqa: E402
-from whatworks.catalogue import sparql_prologue  # noqa: E402
-from whatworks.remote_store import RemoteSettings, RemoteStore  # noqa: E402
-from whatworks.store import Store, open_store  # noqa: E402
+from whatworks.core import catalogue  # noqa: E402
+from whatworks.core.catalogue import sparql_prologue  # noqa: E402
+from whatworks.core.remote_store import RemoteSettings, RemoteStore  # noqa: E402
+from whatworks.core.store import Store, open_store  # noqa: E402
 
 
 def timed(store: Store, name: str, given: dict[str, str]) -> tuple[float, int]:

@@ -178,7 +178,7 @@ PER_STUDY = {
 INTERVENTIONS_PER_STUDY = 0.5
 
 #: Provenance triples per record and per file, and the dataset's own bookkeeping triples
-#: (see ingest/provenance.py and whatworks/store.py); used to size the output.
+#: (see ingest/provenance.py and whatworks/core/store.py); used to size the output.
 PROVENANCE_PER_RECORD = 5
 PROVENANCE_PER_FILE = 17
 META_TRIPLES = 2

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from whatworks.errors import InputError, Problem
+from whatworks.core.errors import InputError, Problem
 
 from .coding_sheet import SHEETS_BY_NAME
 from .tabular import RawSheet

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from whatworks.vocab import SCHEMES
+from whatworks.core.vocab import SCHEMES
 
 
 class Kind(Enum):

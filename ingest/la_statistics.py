@@ -36,9 +36,9 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from whatworks.errors import InputError, Problem
-from whatworks.namespaces import concept, resource, source_graph
-from whatworks.vocab import EMMIE
+from whatworks.core.errors import InputError, Problem
+from whatworks.core.namespaces import concept, resource, source_graph
+from whatworks.core.vocab import EMMIE
 
 from .pipeline import Source, graph_name_for
 from .provenance import SourceFile

@@ -16,8 +16,8 @@ from decimal import Decimal
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from whatworks.namespaces import FABIO, ID, OBO, concept, resource
-from whatworks.vocab import EMMIE
+from whatworks.core.namespaces import FABIO, ID, OBO, concept, resource
+from whatworks.core.vocab import EMMIE
 
 from .coding_sheet import SHEETS_BY_NAME, Column, Kind, Sheet
 from .records import Record, Value

@@ -23,11 +23,18 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from whatworks.config import VALIDATE_BATCH_TRIPLES
-from whatworks.errors import InputError, Problem, ValidationFailed
-from whatworks.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
-from whatworks.store import GraphChange, Store, Triple, from_ox, to_ox, update_graphs_by_replacing
-from whatworks.validation import (
+from whatworks.core.config import VALIDATE_BATCH_TRIPLES
+from whatworks.core.errors import InputError, Problem, ValidationFailed
+from whatworks.core.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
+from whatworks.core.store import (
+    GraphChange,
+    Store,
+    Triple,
+    from_ox,
+    to_ox,
+    update_graphs_by_replacing,
+)
+from whatworks.core.validation import (
     ValidationReport,
     ValidationResult,
     class_checked_predicates,
@@ -536,14 +543,14 @@ def ingest(
     validated and written: the records of a file that differ from what the store holds
     (:func:`validate_sources`), in one transaction with the provenance of the files whose
     graph or bytes changed. Then the derived graph (pooled estimates and EMMIE ratings,
-    :mod:`whatworks.derived`) is brought up to date in a second transaction: for the
+    :mod:`whatworks.analysis.derived`) is brought up to date in a second transaction: for the
     interventions the change can reach, or all of them after a large change; results that
     did not change are not rewritten. A file whose graph and bytes are both as stored
     writes nothing, and the dataset version stays as it was.
 
     :raises InputError: see :func:`prepare`.
     :raises ValidationFailed: see :func:`prepare`.
-    :raises whatworks.errors.StoreError: the write failed; the store is unchanged.
+    :raises whatworks.core.errors.StoreError: the write failed; the store is unchanged.
     """
     started = datetime.now(UTC)
     sources, warnings = prepare(
@@ -589,7 +596,7 @@ def ingest(
         # Imported here, for an ingest that changes something. (The statistics behind it,
         # SciPy, statsmodels and PyMARE, take over a second to import: meta_analysis
         # imports them only when something is pooled.)
-        from whatworks.derived import DERIVED_GRAPH, affected_interventions, derived_change
+        from whatworks.analysis.derived import DERIVED_GRAPH, affected_interventions, derived_change
 
         assert DERIVED_GRAPH == _DERIVED_GRAPH
         partial = (
@@ -648,7 +655,7 @@ def _update(store: Store, changes: Mapping[URIRef, GraphChange]) -> str:
 
 
 _PENDING = "being brought up to date after a change to the evidence"
-#: whatworks.derived.DERIVED_GRAPH, without importing the statistics behind that module.
+#: whatworks.analysis.derived.DERIVED_GRAPH, without importing the statistics behind that module.
 _DERIVED_GRAPH = URIRef(f"{GRAPH}derived")
 
 
@@ -771,7 +778,7 @@ def validate_store(
     same rule). Memory then follows the largest batch, not the store: at 5M triples, one
     graph took 8.5 GB.
     """
-    from whatworks.store import union_graph
+    from whatworks.core.store import union_graph
 
     data_graphs = [g for g in store.graph_names() if not str(g).endswith("/provenance")]
     results: list[ValidationResult] = []

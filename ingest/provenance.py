@@ -16,8 +16,8 @@ from rdflib import RDF, RDFS, XSD, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
 from whatworks import __version__
-from whatworks.namespaces import ID, resource
-from whatworks.vocab import EMMIE
+from whatworks.core.namespaces import ID, resource
+from whatworks.core.vocab import EMMIE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from whatworks.errors import Problem
+from whatworks.core.errors import Problem
 
 from .coding_sheet import KEY_PATTERN, LIST_SEPARATOR, Column, Kind, Sheet
 from .tabular import RawSheet, iter_progress

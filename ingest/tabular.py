@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from whatworks.errors import InputError, Problem
+from whatworks.core.errors import InputError, Problem
 
 from .coding_sheet import SHEETS_BY_NAME, Sheet, sheet_for_file_stem
 

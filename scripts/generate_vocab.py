@@ -1,12 +1,12 @@
-"""Generate whatworks/vocab.py from ontology/emmie.ttl.
+"""Generate whatworks/core/vocab.py from ontology/emmie.ttl.
 
 The ontology is the source of truth; Python code names its terms through the generated
 ``EMMIE`` namespace (a typo raises ``AttributeError``) and ``SCHEMES`` (scheme -> code -> IRI).
 
 Usage::
 
-    python scripts/generate_vocab.py          # rewrite whatworks/vocab.py
-    python scripts/generate_vocab.py --check  # exit 1 if whatworks/vocab.py is out of date
+    python scripts/generate_vocab.py          # rewrite whatworks/core/vocab.py
+    python scripts/generate_vocab.py --check  # exit 1 if whatworks/core/vocab.py is out of date
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY = ROOT / "ontology" / "emmie.ttl"
-TARGET = ROOT / "whatworks" / "vocab.py"
+TARGET = ROOT / "whatworks" / "core" / "vocab.py"
 
 EMMIE_NS = "https://w3id.org/whatworks/emmie#"
 CONCEPT_NS = "https://w3id.org/whatworks/concept/"
@@ -60,7 +60,7 @@ def _schemes(graph: Graph) -> dict[str, dict[str, str]]:
 
 
 def render(ontology: Path = ONTOLOGY) -> str:
-    """Return the text of whatworks/vocab.py for the ontology at ``ontology``."""
+    """Return the text of whatworks/core/vocab.py for the ontology at ``ontology``."""
     graph = Graph().parse(ontology, format="turtle")
     lines = [
         HEADER,
@@ -99,7 +99,7 @@ def render(ontology: Path = ONTOLOGY) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write (or with ``--check``, compare) whatworks/vocab.py; return the exit status."""
+    """Write (or with ``--check``, compare) whatworks/core/vocab.py; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 if the file is out of date"

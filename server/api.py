@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from whatworks import __version__
-from whatworks.catalogue import (
+from whatworks.core.catalogue import (
     BadParameter,
     NamedQuery,
     UnknownQuery,

@@ -13,8 +13,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, Response, g, request
 
 from whatworks import __version__
-from whatworks.errors import StoreError
-from whatworks.remote_store import is_remote
+from whatworks.core.config import is_remote
+from whatworks.core.errors import StoreError
 
 from . import errors
 from .la_pages import blueprint as la_pages
@@ -37,8 +37,8 @@ class _RequestId(logging.Filter):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the server for the store in ``config["store"]`` (see :class:`Settings`).
 
-    :raises whatworks.errors.WhatworksError: a bad setting.
-    :raises whatworks.errors.StoreError: there is no store at the configured location.
+    :raises whatworks.core.errors.WhatworksError: a bad setting.
+    :raises whatworks.core.errors.StoreError: there is no store at the configured location.
     """
     settings = Settings.load(config)
     store: Path | str

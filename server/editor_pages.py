@@ -16,8 +16,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, send_from_directory
 
-from whatworks.catalogue import NamedQuery, catalogue
-from whatworks.namespaces import PREFIXES, sparql_prologue
+from whatworks.core.catalogue import NamedQuery, catalogue
+from whatworks.core.namespaces import PREFIXES, sparql_prologue
 
 from .errors import ApiError
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from whatworks.catalogue import BadParameter, Parameter, get
-from whatworks.namespaces import concept
+from whatworks.core.catalogue import BadParameter, Parameter, get
+from whatworks.core.namespaces import concept
 
 from .errors import ApiError
 from .page_data import label, run_catalogue

@@ -36,8 +36,8 @@ from flask import Flask, current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from whatworks.namespaces import concept
-from whatworks.vocab import SCHEMES
+from whatworks.core.namespaces import concept
+from whatworks.core.vocab import SCHEMES
 
 from .errors import ApiError
 from .page_data import code, dataset_version, select

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from whatworks.namespaces import concept
-from whatworks.vocab import SCHEMES
+from whatworks.core.namespaces import concept
+from whatworks.core.vocab import SCHEMES
 
 from .errors import ApiError
 from .gap_map import (

@@ -2,7 +2,7 @@
 statistics cube (``whatworks load``): the regional trend (table and line chart), every local
 authority with a sparkline of its counts, the change 2012→2017 in counts and 2015→2017 in
 official rates, and the seed's area-level associations re-run from the graph
-(:mod:`whatworks.area_analysis`). Every read goes through the bounded query workers."""
+(:mod:`whatworks.analysis.area_analysis`). Every read goes through the bounded query workers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
-from whatworks.area_analysis import CAVEAT, OUTCOMES, QUERY, analyse_rows
-from whatworks.catalogue import get
+from whatworks.analysis.area_analysis import CAVEAT, OUTCOMES, QUERY, analyse_rows
+from whatworks.core.catalogue import get
 
 from .page_data import dataset_version, select
 from .resource_views import local_href

@@ -17,8 +17,8 @@ from flask import current_app
 from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from whatworks.catalogue import NamedQuery, envelope, plain_rows
-from whatworks.namespaces import sparql_prologue
+from whatworks.core.catalogue import NamedQuery, envelope, plain_rows
+from whatworks.core.namespaces import sparql_prologue
 
 from .execution import run_bounded
 from .query_worker import (

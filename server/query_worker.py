@@ -26,17 +26,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from whatworks.errors import StoreError
-from whatworks.remote_store import (
+from whatworks.core.config import is_remote
+from whatworks.core.errors import StoreError
+from whatworks.core.remote_store import (
     AnswerTooLarge,
     PartialResult,
     QueryRefused,
     RemoteStore,
     StoreUnavailable,
-    is_remote,
     open_remote,
 )
-from whatworks.store import (
+from whatworks.core.store import (
     VERSION_MARKER,
     bind_parameters,
     open_read_only_view,
@@ -235,7 +235,7 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
                         break
                     except (OSError, RuntimeError) as exc:
                         # The view read a table file an ingest had just compacted away
-                        # (see whatworks.store.raced_a_writer): reopen it and run again.
+                        # (see whatworks.core.store.raced_a_writer): reopen it and run again.
                         if attempt or not raced_a_writer(exc):
                             raise
             out: Any = _Capped(job.max_bytes)

@@ -15,7 +15,7 @@ from importlib.resources import files
 from flask import Blueprint, Response, render_template, request
 from rdflib import Graph, URIRef
 
-from whatworks.namespaces import ID, PREFIXES
+from whatworks.core.namespaces import ID, PREFIXES
 
 from .errors import ApiError, error_response
 from .page_data import construct, dataset_version

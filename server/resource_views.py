@@ -13,7 +13,7 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import Node
 
-from whatworks.namespaces import BASE, CONCEPT, EMMIE_NS, ID
+from whatworks.core.namespaces import BASE, CONCEPT, EMMIE_NS, ID
 
 from .page_data import label as term_label
 from .svg_charts import interval_svg

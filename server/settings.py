@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from whatworks.config import store_target
-from whatworks.errors import WhatworksError
+from whatworks.core.config import store_target
+from whatworks.core.errors import WhatworksError
 
 #: Environment variable naming a TOML settings file.
 SETTINGS_FILE_ENV = "WHATWORKS_SETTINGS"

@@ -1,13 +1,14 @@
 """``/void``, ``/.well-known/void``: the dataset's VoID and DCAT description; and
 ``/context.jsonld``, the JSON-LD context of the releases.
 
-The description is the one ``whatworks export --out DIR`` writes (:mod:`whatworks.release`)
-without the files (the server has none): version, modification time, licence statement,
-triple counts, class and property partitions, one subset per named graph, example
-resources, and this server's SPARQL endpoint (``public_url``, else the request's URL root +
-``/sparql``). Its statistics are SPARQL aggregates run through the bounded query workers
-like every other read, computed once per dataset version. Turtle by default; any graph
-format of ``/sparql`` by ``Accept`` or ``?format=``.
+The description is the one ``whatworks export --out DIR`` writes
+(:mod:`whatworks.publishing.release`) without the files (the server has none): version,
+modification time, licence statement, triple counts, class and property partitions, one
+subset per named graph, example resources, and this server's SPARQL endpoint
+(``public_url``, else the request's URL root + ``/sparql``). Its statistics are SPARQL
+aggregates run through the bounded query workers like every other read, computed once per
+dataset version. Turtle by default; any graph format of ``/sparql`` by ``Accept`` or
+``?format=``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import threading
 
 from flask import Blueprint, Response, current_app, request
 
-from whatworks.release import Row, Statistics, context_bytes, describe, rows_from_json, statistics
+from whatworks.publishing.release import (
+    Row,
+    Statistics,
+    context_bytes,
+    describe,
+    rows_from_json,
+    statistics,
+)
 
 from .errors import ApiError
 from .execution import run_bounded

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import LiveServer, run_command
-from whatworks.catalogue import catalogue
+from whatworks.core.catalogue import catalogue
 
 
 def api(server: LiveServer, path: str, **kwargs: Any) -> requests.Response:

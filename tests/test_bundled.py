@@ -13,9 +13,9 @@ from rdflib.namespace import SKOS
 from whatworks.ingest.mapping import STATISTIC_CLASSES
 
 from tests.conftest import CLI
-from whatworks.config import bundled_evidence
-from whatworks.reasoner import check_consistency
-from whatworks.store import open_store, union_graph
+from whatworks.core.config import bundled_evidence
+from whatworks.core.reasoner import check_consistency
+from whatworks.core.store import open_store, union_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_STUDIES = ROOT.parent / "shared" / "data" / "studies" / "studies.csv"
@@ -34,7 +34,7 @@ def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def select(store: Path, query: str) -> list[dict[str, str]]:
-    from whatworks.namespaces import sparql_prologue
+    from whatworks.core.namespaces import sparql_prologue
 
     opened = open_store(store, read_only=True)
     try:

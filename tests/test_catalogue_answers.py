@@ -23,12 +23,12 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from tests.conftest import CLI, synthetic_finding, synthetic_study, write_sheet
-from whatworks import catalogue
-from whatworks.catalogue import PARAM_TYPES, BadParameter
 from whatworks.cli import main
-from whatworks.namespaces import CONCEPT, EMMIE_NS, concept
-from whatworks.store import EmbeddedStore, open_store
-from whatworks.vocab import EMMIE, SCHEMES
+from whatworks.core import catalogue
+from whatworks.core.catalogue import PARAM_TYPES, BadParameter
+from whatworks.core.namespaces import CONCEPT, EMMIE_NS, concept
+from whatworks.core.store import EmbeddedStore, open_store
+from whatworks.core.vocab import EMMIE, SCHEMES
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE = ROOT / "data" / "evidence"

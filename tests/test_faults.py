@@ -43,9 +43,9 @@ from tests.conftest import (
     synthetic_study,
     write_sheet,
 )
-from whatworks.derived import DERIVED_GRAPH
-from whatworks.namespaces import source_graph
-from whatworks.store import DEBUG_PHASES_ENV, VERSION_MARKER, open_store
+from whatworks.analysis.derived import DERIVED_GRAPH
+from whatworks.core.namespaces import source_graph
+from whatworks.core.store import DEBUG_PHASES_ENV, VERSION_MARKER, open_store
 
 PHASE = "whatworks-phase: "
 
@@ -86,7 +86,7 @@ for attr, name in (
 ):
     if hasattr(pipeline, attr):
         setattr(pipeline, attr, wrap(name, getattr(pipeline, attr)))
-import whatworks.derived as derived  # the pipeline imports from it when it needs it
+import whatworks.analysis.derived as derived  # the pipeline imports from it when it needs it
 
 for attr in ("derive", "derived_change"):
     setattr(derived, attr, wrap("derive", getattr(derived, attr)))
@@ -271,11 +271,9 @@ def _pending_line() -> str:
     from rdflib import RDFS, Literal
     from whatworks.ingest.pipeline import _PENDING
 
-    from whatworks.derived import DERIVED_GRAPH as graph
+    from whatworks.analysis.derived import DERIVED_GRAPH as graph
 
-    return _TIMES.sub(
-        "T", f"<{graph}> {graph.n3()} {RDFS.comment.n3()} {Literal(_PENDING).n3()}"
-    )
+    return _TIMES.sub("T", f"<{graph}> {graph.n3()} {RDFS.comment.n3()} {Literal(_PENDING).n3()}")
 
 
 #: The mark an ingest puts in the derived graph with the evidence, and removes with the
@@ -493,7 +491,7 @@ READER = r"""
 import hashlib, io, json, sys
 from pathlib import Path
 import pyoxigraph as ox
-from whatworks.store import open_store
+from whatworks.core.store import open_store
 
 store_dir, stop, queries = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 

@@ -46,7 +46,7 @@ from whatworks.ingest.records import parse_sheet
 from whatworks.ingest.tabular import RawSheet, read_csv, read_xlsx
 
 from tests.conftest import CLI, SYNTHETIC_BASE, run_command
-from whatworks.errors import InputError
+from whatworks.core.errors import InputError
 
 EXAMPLES = int(os.environ.get("WHATWORKS_FUZZ_EXAMPLES", "60"))
 
@@ -899,7 +899,7 @@ def measure_in_a_process(kind: str, path: Path) -> dict[str, Any]:
         f"""
         import json, resource, sys, time
         from pathlib import Path
-        from whatworks.errors import InputError
+        from whatworks.core.errors import InputError
         from whatworks.ingest.rdf_source import read_rdf
         from whatworks.ingest.tabular import read_xlsx
         path = Path({str(path)!r})

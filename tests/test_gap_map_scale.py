@@ -21,8 +21,8 @@ import pytest
 
 from benchmarks.synthetic import generate
 from tests.conftest import LiveServer, ingest_synthetic
-from whatworks.namespaces import sparql_prologue
-from whatworks.store import EmbeddedStore
+from whatworks.core.namespaces import sparql_prologue
+from whatworks.core.store import EmbeddedStore
 
 DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 OUTCOMES = ("entry", "re-entry", "reunification")

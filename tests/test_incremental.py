@@ -14,9 +14,9 @@ from rdflib.namespace import PROV
 from whatworks.ingest.pipeline import IngestReport, ingest
 
 from benchmarks.synthetic import SYNTHETIC_ID_BASE, generate
-from whatworks.derived import DERIVED_GRAPH, derive, restamp
-from whatworks.errors import InputError, ValidationFailed
-from whatworks.store import EmbeddedStore, Triple, open_store
+from whatworks.analysis.derived import DERIVED_GRAPH, derive, restamp
+from whatworks.core.errors import InputError, ValidationFailed
+from whatworks.core.store import EmbeddedStore, Triple, open_store
 
 Row = dict[str, str]
 
@@ -201,7 +201,7 @@ def test_results_for_some_interventions_are_theirs_in_all(
     loaded: tuple[EmbeddedStore, Path], count: int
 ) -> None:
     # derive(interventions=...) asks the store in one of two ways (a few interventions, or
-    # more than 30: whatworks.derived._restricted); both give the full results' triples.
+    # more than 30: whatworks.analysis.derived._restricted); both give the full results' triples.
     store, _ = loaded
     when = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     every = derive(store, generated_at=when)
@@ -256,7 +256,7 @@ def test_a_run_that_dies_between_the_two_writes_is_repaired(
     loaded: tuple[EmbeddedStore, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, folder = loaded
-    import whatworks.derived
+    import whatworks.analysis.derived
 
     def die(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed between the evidence and the derived graph")
@@ -268,7 +268,7 @@ def test_a_run_that_dies_between_the_two_writes_is_repaired(
         return rows
 
     with monkeypatch.context() as patch:
-        patch.setattr(whatworks.derived, "derived_change", die)
+        patch.setattr(whatworks.analysis.derived, "derived_change", die)
         with pytest.raises(RuntimeError):
             run(store, edit(folder, "findings", lower_estimates))
     # the evidence changed, its results did not: the next ingest recomputes everything

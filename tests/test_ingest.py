@@ -17,7 +17,7 @@ from tests.conftest import (
     synthetic_study,
     write_sheet,
 )
-from whatworks.store import open_store
+from whatworks.core.store import open_store
 
 
 def ingest(cli: CLI, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, str]:

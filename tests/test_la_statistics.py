@@ -11,11 +11,11 @@ import pytest
 from rdflib import Graph
 from whatworks.ingest.la_statistics import UnmatchedName, read_statistics
 
-from whatworks.area_analysis import analyse
-from whatworks.catalogue import get
-from whatworks.namespaces import sparql_prologue
-from whatworks.store import EmbeddedStore, open_store
-from whatworks.validation import validate
+from whatworks.analysis.area_analysis import analyse
+from whatworks.core.catalogue import get
+from whatworks.core.namespaces import sparql_prologue
+from whatworks.core.store import EmbeddedStore, open_store
+from whatworks.core.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "la"

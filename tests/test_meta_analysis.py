@@ -34,11 +34,10 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-import whatworks.meta_analysis
+import whatworks.analysis.meta_analysis
 from tests.conftest import CLI, SYNTHETIC_BASE, synthetic_finding, synthetic_study, write_sheet
-from whatworks.derived import DERIVED_GRAPH, derive
-from whatworks.errors import InputError
-from whatworks.meta_analysis import (
+from whatworks.analysis.derived import DERIVED_GRAPH, derive
+from whatworks.analysis.meta_analysis import (
     Estimate,
     EstimateError,
     MixedMeasuresError,
@@ -50,11 +49,12 @@ from whatworks.meta_analysis import (
     read_estimates_csv,
     result_as_json,
 )
-from whatworks.namespaces import CONCEPT, OBO
-from whatworks.reasoner import check_consistency
-from whatworks.store import open_store, union_graph
-from whatworks.validation import validate
-from whatworks.vocab import EMMIE, SCHEMES
+from whatworks.core.errors import InputError
+from whatworks.core.namespaces import CONCEPT, OBO
+from whatworks.core.reasoner import check_consistency
+from whatworks.core.store import open_store, union_graph
+from whatworks.core.validation import validate
+from whatworks.core.vocab import EMMIE, SCHEMES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 
@@ -380,7 +380,7 @@ def test_forest_plot_escapes_labels() -> None:
 
 
 def test_docstring_examples_run() -> None:
-    result = doctest.testmod(whatworks.meta_analysis, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(whatworks.analysis.meta_analysis, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
 
@@ -590,7 +590,7 @@ def test_what_pools_nothing_asks_nothing_of_scipy(
     def no_scipy(level: float) -> float:
         raise AssertionError("asked SciPy for a normal quantile")
 
-    monkeypatch.setattr(whatworks.meta_analysis, "_z", no_scipy)
+    monkeypatch.setattr(whatworks.analysis.meta_analysis, "_z", no_scipy)
     store = open_store(evidence_store)
     try:
         alone = derive(store, generated_at=NOW, interventions=[URIRef(f"{SYN}intervention/i2")])
@@ -611,7 +611,7 @@ def test_the_cli_and_the_ingest_import_no_statistics_nor_validator(tmp_path: Pat
     # 0.15 s instead of over a second.
     heavy = ["numpy", "scipy", "statsmodels", "pymare", "pandas", "pyshacl", "requests"]
     code = (
-        "import sys, whatworks.cli, whatworks.ingest.pipeline, whatworks.derived; "
+        "import sys, whatworks.cli, whatworks.ingest.pipeline, whatworks.analysis.derived; "
         f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     )
     done = subprocess.run(

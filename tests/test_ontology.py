@@ -1,5 +1,5 @@
 """The EMMIE ontology: it parses, passes its quality checks, is consistent under HermiT,
-matches the model spec's concept schemes, and agrees with the generated whatworks/vocab.py.
+matches the model spec's concept schemes, and agrees with the generated whatworks/core/vocab.py.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
-from whatworks.reasoner import ReasonerFailed, ReasonerUnavailable, check_consistency
-from whatworks.vocab import EMMIE, SCHEMES
+from whatworks.core.reasoner import ReasonerFailed, ReasonerUnavailable, check_consistency
+from whatworks.core.vocab import EMMIE, SCHEMES
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_PATH = ROOT / "ontology" / "emmie.ttl"
@@ -321,7 +321,7 @@ def test_top_classes_and_evidence_kinds_are_disjoint(ontology: Graph) -> None:
 
 def test_vocab_module_is_the_current_rendering() -> None:
     generator = _load_generator()
-    on_disk = (ROOT / "whatworks" / "vocab.py").read_text(encoding="utf-8")
+    on_disk = (ROOT / "whatworks" / "core" / "vocab.py").read_text(encoding="utf-8")
     assert on_disk == generator.render(), "run: python scripts/generate_vocab.py"
 
 

@@ -20,11 +20,11 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tests.conftest import LiveServer
-from whatworks import release
 from whatworks.cli import main
-from whatworks.errors import StoreError, WhatworksError
-from whatworks.namespaces import DATASET, EMMIE_NS, GRAPH, PREFIXES
-from whatworks.store import from_ox, open_store
+from whatworks.core.errors import StoreError, WhatworksError
+from whatworks.core.namespaces import DATASET, EMMIE_NS, GRAPH, PREFIXES
+from whatworks.core.store import from_ox, open_store
+from whatworks.publishing import release
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 LICENCE = "https://example.org/licence-chosen-by-the-publisher"

@@ -7,15 +7,14 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
-from whatworks.config import store_target
-from whatworks.errors import WhatworksError
-from whatworks.remote_store import (
+from whatworks.core.config import is_remote, store_target
+from whatworks.core.errors import WhatworksError
+from whatworks.core.remote_store import (
     PartialResult,
     RemoteSettings,
     _check_complete,
-    is_remote,
 )
-from whatworks.store import bind_parameters
+from whatworks.core.store import bind_parameters
 
 URL = "http://127.0.0.1:7878/query"
 

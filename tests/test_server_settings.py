@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from whatworks.server.settings import Settings
 
-from whatworks.errors import StoreError, WhatworksError
+from whatworks.core.errors import StoreError, WhatworksError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,9 +13,9 @@ import pytest
 from rdflib import RDFS, Graph, Literal, URIRef
 
 from tests.conftest import SYNTHETIC_BASE
-from whatworks.errors import StoreError
-from whatworks.namespaces import source_graph
-from whatworks.store import open_store
+from whatworks.core.errors import StoreError
+from whatworks.core.namespaces import source_graph
+from whatworks.core.store import open_store
 
 
 def graph_of(*labels: str) -> Graph:
@@ -88,7 +88,7 @@ def test_statements_are_spelled_as_statement_spells_them(store_dir: Path) -> Non
     # The ingest compares a file's graph with the stored one through these texts.
     from rdflib.namespace import XSD
 
-    from whatworks.store import statement
+    from whatworks.core.store import statement
 
     g = source_graph("test")
     graph = graph_of(
@@ -117,8 +117,8 @@ def test_second_writer_gets_a_clear_error(store_dir: Path) -> None:
     store = open_store(store_dir)
     try:
         code = (
-            "import sys; from whatworks.store import open_store\n"
-            "from whatworks.errors import StoreError\n"
+            "import sys; from whatworks.core.store import open_store\n"
+            "from whatworks.core.errors import StoreError\n"
             f"try:\n    open_store({str(store_dir)!r})\n"
             "except StoreError as e:\n    print(e); sys.exit(3)\n"
         )

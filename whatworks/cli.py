@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 import pyoxigraph as ox
 
-from . import __version__
-from .config import (
+from whatworks import __version__
+from whatworks.core.config import (
     STORE_ENV,
     VALIDATE_BATCH_TRIPLES,
     bundled_evidence,
@@ -28,8 +28,8 @@ from .config import (
     open_configured_store,
     store_target,
 )
-from .errors import InputError, Problem, ValidationFailed, WhatworksError
-from .store import EXPORT_FORMATS, Store
+from whatworks.core.errors import InputError, Problem, ValidationFailed, WhatworksError
+from whatworks.core.store import EXPORT_FORMATS, Store
 
 if TYPE_CHECKING:
     from whatworks.ingest.pipeline import Source
@@ -164,8 +164,8 @@ def _run_ingest(
     progress: bool | None = None,
     extra: Sequence[Source] = (),
 ) -> None:
+    from whatworks.core.namespaces import ID
     from whatworks.ingest.pipeline import ingest as run
-    from whatworks.namespaces import ID
 
     try:
         store = obj.open()
@@ -340,8 +340,8 @@ def query(
     The project's prefixes (emmie:, wwid:, concept:, prov:, dcterms:, ...) are declared for
     you. `whatworks query --list` shows the catalogue and its parameters.
     """
-    from whatworks import catalogue
-    from whatworks.namespaces import sparql_prologue
+    from whatworks.core import catalogue
+    from whatworks.core.namespaces import sparql_prologue
 
     if list_queries:
         for entry in catalogue.catalogue().values():
@@ -520,7 +520,7 @@ def export(
 def _export_release(
     store: Store, out: Path, *, force: bool, licence: str | None, endpoint: str | None
 ) -> None:
-    from .release import write_release
+    from whatworks.publishing.release import write_release
 
     for name, value in (("--licence", licence), ("--endpoint", endpoint)):
         if value is not None and not value.startswith(("http://", "https://", "urn:")):
@@ -566,7 +566,7 @@ def template(fmt: str, out: Path) -> None:
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
     """Counts per class and per named graph."""
-    from whatworks.namespaces import sparql_prologue
+    from whatworks.core.namespaces import sparql_prologue
 
     try:
         store = obj.open(read_only=True)
@@ -604,7 +604,7 @@ def stats(obj: Context, as_json: bool) -> None:
             )
         )
         return
-    from whatworks.namespaces import PREFIXES
+    from whatworks.core.namespaces import PREFIXES
 
     def short(iri: str) -> str:
         for prefix, base in PREFIXES.items():
@@ -640,7 +640,12 @@ def meta(csv_file: Path, method: str, as_json: bool, svg: Path | None) -> None:
     analysis scale: log for ratios) or ci_lower and ci_upper (natural scale; ci_level
     optional, default 0.95). Ratio results are reported on the natural scale.
     """
-    from whatworks.meta_analysis import forest_svg, pool, read_estimates_csv, result_as_json
+    from whatworks.analysis.meta_analysis import (
+        forest_svg,
+        pool,
+        read_estimates_csv,
+        result_as_json,
+    )
 
     try:
         estimates = read_estimates_csv(csv_file)

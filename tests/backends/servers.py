@@ -23,9 +23,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whatworks import catalogue
-from whatworks.remote_store import RemoteSettings, RemoteStore
-from whatworks.store import Store, open_store
+from whatworks.core import catalogue
+from whatworks.core.remote_store import RemoteSettings, RemoteStore
+from whatworks.core.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A study of the bundled evidence, for catalogue parameters that take an IRI.

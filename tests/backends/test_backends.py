@@ -22,10 +22,10 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 
 from tests.backends.servers import Backend, named_cases
 from tests.conftest import SYNTHETIC_BASE, LiveServer, synthetic_study, write_sheet
-from whatworks import catalogue
-from whatworks.catalogue import plain_value, sparql_prologue
-from whatworks.namespaces import source_graph
-from whatworks.store import Store, open_store
+from whatworks.core import catalogue
+from whatworks.core.catalogue import plain_value, sparql_prologue
+from whatworks.core.namespaces import source_graph
+from whatworks.core.store import Store, open_store
 
 LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 #: Columns that differ between two loads of the same files (when and by which run).
@@ -302,8 +302,8 @@ def test_silent_store_times_out(tmp_path: Path) -> None:
     import socket
     import threading
 
-    from whatworks.errors import StoreError
-    from whatworks.remote_store import RemoteSettings, RemoteStore
+    from whatworks.core.errors import StoreError
+    from whatworks.core.remote_store import RemoteSettings, RemoteStore
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

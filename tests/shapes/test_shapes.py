@@ -20,8 +20,8 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, RDFS, SH, SKOS
 
-import whatworks.validation
-from whatworks.validation import ValidationReport, validate
+import whatworks.core.validation
+from whatworks.core.validation import ValidationReport, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES_FILE = ROOT / "shapes" / "emmie-shapes.ttl"
@@ -360,14 +360,14 @@ def test_validate_rejects_what_is_not_a_graph() -> None:
 
 
 def test_docstring_examples_run() -> None:
-    result = doctest.testmod(whatworks.validation, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(whatworks.core.validation, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
 
 
 def test_validator_reads_the_shapes_as_rdflib_does() -> None:
     # validate() parses the shapes with Oxigraph (faster); the triples must be rdflib's.
-    triples, ids = whatworks.validation._shapes()
+    triples, ids = whatworks.core.validation._shapes()
     ours = Graph()
     ours.addN((s, p, o, ours) for s, p, o in triples)
     shapes = load_shapes()

@@ -5,7 +5,7 @@
 
 - an ``emmie:PooledEstimate`` for every intervention × outcome × measure family with
   estimates from two or more studies, by REML and by DerSimonian–Laird
-  (:mod:`whatworks.meta_analysis`; rules in ``docs/meta-analysis.md``);
+  (:mod:`whatworks.analysis.meta_analysis`; rules in ``docs/meta-analysis.md``);
 - an ``emmie:EmmieRating`` for every intervention × outcome × EMMIE dimension (rules in
   ``docs/emmie-ratings.md``).
 
@@ -27,17 +27,17 @@ from decimal import Decimal
 from rdflib import RDF, RDFS, XSD, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from . import __version__
-from .meta_analysis import (
+from whatworks import __version__
+from whatworks.analysis.meta_analysis import (
     MEASURE_LABELS,
     Estimate,
     MetaAnalysisError,
     PooledResult,
     pool,
 )
-from .namespaces import GRAPH, ID, OBO, concept
-from .store import Store, Triple
-from .vocab import EMMIE, SCHEMES
+from whatworks.core.namespaces import GRAPH, ID, OBO, concept
+from whatworks.core.store import Store, Triple
+from whatworks.core.vocab import EMMIE, SCHEMES
 
 __all__ = [
     "DERIVED_GRAPH",

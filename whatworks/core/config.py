@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .store import Store
+    from whatworks.core.store import Store
 
 #: Environment variable naming the store (a folder for the embedded store).
 STORE_ENV = "WHATWORKS_STORE"
@@ -59,20 +59,20 @@ def open_configured_store(option: str | None = None, *, read_only: bool = False)
     # The remote store's HTTP libraries are imported only for a remote store.
     target = store_target(option)
     if is_remote(target):
-        from .remote_store import open_remote
+        from whatworks.core.remote_store import open_remote
 
         return open_remote(target, read_only=read_only)
-    from .store import open_store
+    from whatworks.core.store import open_store
 
     return open_store(target, read_only=read_only)
 
 
 def bundled_evidence() -> list[Path]:
     """The coding sheets of the bundled evidence base, in a stable order."""
-    folder = files("whatworks.evidence")
+    folder = files("whatworks.data.evidence")
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".csv"))
 
 
 def bundled_statistics() -> Path:
     """The folder of the bundled local-authority statistics (``data/la``, see its README)."""
-    return Path(str(files("whatworks.statistics")))
+    return Path(str(files("whatworks.data.la")))

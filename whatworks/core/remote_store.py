@@ -1,4 +1,4 @@
-"""A SPARQL store on a server: the same :class:`~whatworks.store.Store` over HTTP.
+"""A SPARQL store on a server: the same :class:`~whatworks.core.store.Store` over HTTP.
 
 ``WHATWORKS_STORE`` (or ``--store``) set to an ``http(s)://`` URL names the store's query
 endpoint; the other settings come from the environment (docs/remote-stores.md):
@@ -63,10 +63,9 @@ from rdflib.term import Node
 from SPARQLWrapper import GET, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
 
-from .config import is_remote as is_remote  # defined there, without this module's imports
-from .errors import StoreError, WhatworksError
-from .namespaces import DATASET, GRAPH, META_GRAPH
-from .store import (
+from whatworks.core.errors import StoreError, WhatworksError
+from whatworks.core.namespaces import DATASET, GRAPH, META_GRAPH
+from whatworks.core.store import (
     EXPORT_FORMATS,
     OWL_VERSION,
     GraphChange,

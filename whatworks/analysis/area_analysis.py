@@ -15,7 +15,7 @@ the factors was assigned at random.
 
 Example::
 
-    >>> from whatworks.area_analysis import analyse          # doctest: +SKIP
+    >>> from whatworks.analysis.area_analysis import analyse          # doctest: +SKIP
     >>> result = analyse(store)                               # doctest: +SKIP
     >>> result.associations[0].n                              # doctest: +SKIP
     148
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import statsmodels.api as sm
 
-from whatworks.namespaces import sparql_prologue
-from whatworks.store import Store
+from whatworks.core.namespaces import sparql_prologue
+from whatworks.core.store import Store
 
 CAVEAT = (
     "Area-level associations between local authorities (ordinary least squares, one factor "

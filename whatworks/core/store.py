@@ -30,8 +30,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .errors import StoreError
-from .namespaces import DATASET, META_GRAPH
+from whatworks.core.errors import StoreError
+from whatworks.core.namespaces import DATASET, META_GRAPH
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"

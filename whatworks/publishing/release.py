@@ -2,7 +2,7 @@
 
 ``whatworks export --out DIR`` calls :func:`write_release`; the server's ``/void`` calls
 :func:`statistics` and :func:`describe` with its own bounded query path. Everything here
-talks to the :class:`~whatworks.store.Store` protocol only (``export``, ``select``,
+talks to the :class:`~whatworks.core.store.Store` protocol only (``export``, ``select``,
 ``dataset_version``), so it works the same with a remote store.
 
 Streaming: the store writes N-Quads once (:meth:`Store.export`); every other dump is made
@@ -33,10 +33,10 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 from rdflib.term import Node
 
-from .config import bundled_statistics
-from .errors import StoreError, WhatworksError
-from .namespaces import DATASET, EMMIE_NS, ID, META_GRAPH, PREFIXES
-from .store import Store
+from whatworks.core.config import bundled_statistics
+from whatworks.core.errors import StoreError, WhatworksError
+from whatworks.core.namespaces import DATASET, EMMIE_NS, ID, META_GRAPH, PREFIXES
+from whatworks.core.store import Store
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 #: dcat:version (DCAT 3; not in rdflib's closed DCAT namespace)

@@ -1,7 +1,7 @@
 """The IRI bases whatworks mints, and the prefixes it writes.
 
 Why these bases: docs/decisions/0001-persistent-namespace.md. Terms of the ontology
-itself live in the generated :mod:`whatworks.vocab`.
+itself live in the generated :mod:`whatworks.core.vocab`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape
 
-from .errors import InputError, Problem, WhatworksError
+from whatworks.core.errors import InputError, Problem, WhatworksError
 
 if TYPE_CHECKING:
     import numpy as np
