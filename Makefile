@@ -21,4 +21,5 @@ test: setup
 	bash scripts/setup-test-stores.sh
 	$(BIN)/ruff check whatworks ingest server tests scripts benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import click
-from whatworks.ingest.template import render_reference
 
 from whatworks.cli import main
+from whatworks.ingest.template import render_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,10 +17,8 @@ from whatworks.core.config import is_remote
 from whatworks.core.errors import StoreError
 
 from . import errors
-from .la_pages import blueprint as la_pages
 from .query_worker import QueryPool, version_marker
 from .settings import Settings
-from .void_pages import blueprint as void_pages
 
 EXTENSION = "whatworks"
 
@@ -101,17 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             503, f"the store is unavailable; try again shortly ({error})", {"Retry-After": "5"}
         )
 
-    from .sparql_protocol import blueprint as sparql
-
-    app.register_blueprint(sparql)
-    from .api import blueprint as api
-
-    app.register_blueprint(api)
-    from .pages import register as register_pages
-
-    register_pages(app)
-    app.register_blueprint(la_pages)
-    app.register_blueprint(void_pages)
+    _register_blueprints(app)
 
     @app.get("/health")
     def health() -> Response:
@@ -140,3 +128,33 @@ def _check_query_string(raw: bytes) -> None:
 def settings_of(app: Flask) -> Settings:
     settings: Settings = app.extensions[EXTENSION]["settings"]
     return settings
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every route of the server, registered here and nowhere else: one blueprint a concern."""
+    from . import (
+        api,
+        editor_pages,
+        explore_pages,
+        gap_map_pages,
+        la_pages,
+        ontology_pages,
+        pages,
+        resource_pages,
+        sparql_protocol,
+        void_pages,
+    )
+
+    for module in (
+        sparql_protocol,
+        api,
+        editor_pages,
+        explore_pages,
+        gap_map_pages,
+        ontology_pages,
+        resource_pages,
+        pages,
+        la_pages,
+        void_pages,
+    ):
+        app.register_blueprint(module.blueprint)

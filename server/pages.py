@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from .gap_map import Filters, coverage
 from .gap_map_pages import coverage_view
@@ -69,12 +69,3 @@ def home() -> Response:
         coverage=coverage_view(coverage(Filters())[0]),
     )
     return Response(html, mimetype="text/html")
-
-
-def register(app: Flask) -> None:
-    """Register every page blueprint (the one call ``create_app`` makes)."""
-    from . import editor_pages, explore_pages, gap_map_pages, ontology_pages, resource_pages
-
-    for module in (editor_pages, explore_pages, gap_map_pages, ontology_pages, resource_pages):
-        app.register_blueprint(module.blueprint)
-    app.register_blueprint(blueprint)

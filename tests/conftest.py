@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from whatworks.ingest.coding_sheet import SHEETS_BY_NAME
 
 from whatworks.cli import main
+from whatworks.ingest.coding_sheet import SHEETS_BY_NAME
 
 SYNTHETIC_BASE = "https://w3id.org/whatworks/synthetic/id/"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
-from whatworks.ingest.mapping import STATISTIC_CLASSES
 
 from tests.conftest import CLI
 from whatworks.core.config import bundled_evidence
 from whatworks.core.reasoner import check_consistency
 from whatworks.core.store import open_store, union_graph
+from whatworks.ingest.mapping import STATISTIC_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_STUDIES = ROOT.parent / "shared" / "data" / "studies" / "studies.csv"

@@ -269,9 +269,9 @@ def snapshot(store_dir: Path) -> Snapshot:
 
 def _pending_line() -> str:
     from rdflib import RDFS, Literal
-    from whatworks.ingest.pipeline import _PENDING
 
     from whatworks.analysis.derived import DERIVED_GRAPH as graph
+    from whatworks.ingest.pipeline import _PENDING
 
     return _TIMES.sub("T", f"<{graph}> {graph.n3()} {RDFS.comment.n3()} {Literal(_PENDING).n3()}")
 

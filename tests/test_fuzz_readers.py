@@ -38,15 +38,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import CLI, SYNTHETIC_BASE, run_command
+from whatworks.core.errors import InputError
 from whatworks.ingest.bibliography import read_bibtex, read_ris
 from whatworks.ingest.coding_sheet import SHEETS_BY_NAME
 from whatworks.ingest.pipeline import read_sources
 from whatworks.ingest.rdf_source import MAX_NESTING, read_rdf
 from whatworks.ingest.records import parse_sheet
 from whatworks.ingest.tabular import RawSheet, read_csv, read_xlsx
-
-from tests.conftest import CLI, SYNTHETIC_BASE, run_command
-from whatworks.core.errors import InputError
 
 EXAMPLES = int(os.environ.get("WHATWORKS_FUZZ_EXAMPLES", "60"))
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV
-from whatworks.ingest.pipeline import IngestReport, ingest
 
 from benchmarks.synthetic import SYNTHETIC_ID_BASE, generate
 from whatworks.analysis.derived import DERIVED_GRAPH, derive, restamp
 from whatworks.core.errors import InputError, ValidationFailed
 from whatworks.core.store import EmbeddedStore, Triple, open_store
+from whatworks.ingest.pipeline import IngestReport, ingest
 
 Row = dict[str, str]
 

@@ -399,6 +399,7 @@ def test_validate_store_in_batches_finds_what_one_graph_finds(
     """Validating the store graph by graph (each with the classes of what it links to)
     reports exactly what validating it as one graph reports, cross-graph checks included."""
     import pyoxigraph as ox
+
     from whatworks.ingest.pipeline import validate_store
 
     assert ingest(cli, *csvs(sheets))[0] == 0

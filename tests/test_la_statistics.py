@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph
-from whatworks.ingest.la_statistics import UnmatchedName, read_statistics
 
 from whatworks.analysis.area_analysis import analyse
 from whatworks.core.catalogue import get
 from whatworks.core.namespaces import sparql_prologue
 from whatworks.core.store import EmbeddedStore, open_store
 from whatworks.core.validation import validate
+from whatworks.ingest.la_statistics import UnmatchedName, read_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "la"

@@ -6,9 +6,9 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from whatworks.server.settings import Settings
 
 from whatworks.core.errors import StoreError, WhatworksError
+from whatworks.server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, to_isomorphic
-from whatworks.ingest.pipeline import read_sources
 
 from tests.conftest import CLI, SYNTHETIC_BASE, run_command, write_sheet
+from whatworks.ingest.pipeline import read_sources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

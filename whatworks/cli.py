@@ -230,6 +230,7 @@ def validate(
 
     Exit 0 when everything conforms, 1 on violations, 2 on usage or I/O errors.
     """
+    from whatworks.core.namespaces import ID
     from whatworks.ingest.pipeline import prepare, validate_store
 
     target = ", ".join(map(str, paths)) if paths else "store"
@@ -249,7 +250,7 @@ def validate(
                     store,
                     encoding=encoding,
                     kind=kind,
-                    **({"base": id_base} if id_base else {}),
+                    base=id_base or str(ID),
                 )
             except (InputError, ValidationFailed) as exc:
                 if exc.exit_code == 2:

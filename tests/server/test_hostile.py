@@ -437,9 +437,8 @@ def test_zz_nothing_read_nothing_written(hostile: Context) -> None:
 
 
 def test_nesting_is_measured_and_real_queries_are_far_below_the_limit() -> None:
-    from whatworks.server.sparql_text import MAX_NESTING, read_query
-
     from whatworks.core.catalogue import catalogue
+    from whatworks.server.sparql_text import MAX_NESTING, read_query
 
     assert read_query("ASK {}").depth == 1
     assert read_query("ASK { FILTER(!!(1 < 2)) }").depth == 4
