@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from whatworks.analysis.forest_plot import INLINE_LAYOUT, ForestRow, forest_plot_svg
 from whatworks.core.catalogue import BadParameter, Parameter, get
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 
 from .errors import ApiError
@@ -22,7 +23,6 @@ from .svg_charts import FOREST_TITLE
 blueprint = Blueprint("explore", __name__)
 
 QUERY = "what_works_for_whom"
-DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 DIRECTIONS = {
     "favourable": "favourable",
     "mixed": "mixed",

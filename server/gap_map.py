@@ -36,6 +36,7 @@ from flask import Flask, current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
@@ -43,7 +44,6 @@ from .errors import ApiError
 from .page_data import code, dataset_version, select
 
 OUTCOMES = ("entry", "re-entry", "reunification")
-DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 TYPES = tuple(sorted(SCHEMES["intervention-type"]))
 EFFECT = "https://w3id.org/whatworks/concept/emmie-dimension/effect"
 
