@@ -9,19 +9,20 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from whatworks.analysis.forest_plot import INLINE_LAYOUT, ForestRow, forest_plot_svg
 from whatworks.core.catalogue import BadParameter, Parameter, get
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 
 from .errors import ApiError
 from .page_data import label, run_catalogue
 from .pages import wants_html
 from .resource_views import local_href
-from .svg_charts import forest_svg
+from .svg_charts import FOREST_TITLE
 
 blueprint = Blueprint("explore", __name__)
 
 QUERY = "what_works_for_whom"
-DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 DIRECTIONS = {
     "favourable": "favourable",
     "mixed": "mixed",
@@ -72,15 +73,17 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
                 else ""
             )
             + f", k = {row.get('pooled_k')}",
-            "chart": forest_svg(
+            "chart": forest_plot_svg(
                 [],
                 ratio="ratio" in statistic,
-                pooled=(
+                title=FOREST_TITLE,
+                pooled=ForestRow(
+                    "pooled",
                     row["pooled_estimate"],
                     row.get("pooled_ci_lower"),
                     row.get("pooled_ci_upper"),
                 ),
-                width=180,
+                layout=INLINE_LAYOUT,
             ),
         }
     return {

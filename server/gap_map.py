@@ -17,7 +17,7 @@ itself count in the type row only).
 The counts are aggregated by the store (``GROUP BY`` over the placement rule), so what
 crosses to the server is one row per non-empty cell, whatever the size of the base; the
 list of a cell's studies and records is read only for the cell a reader opens. Results are
-kept per dataset version (:class:`SummaryCache`).
+kept per dataset version (:class:`~.version_cache.VersionCache`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import io
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -36,14 +35,15 @@ from flask import Flask, current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
 from .errors import ApiError
 from .page_data import code, dataset_version, select
+from .version_cache import CacheBusy, VersionCache
 
 OUTCOMES = ("entry", "re-entry", "reunification")
-DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 TYPES = tuple(sorted(SCHEMES["intervention-type"]))
 EFFECT = "https://w3id.org/whatworks/concept/emmie-dimension/effect"
 
@@ -289,50 +289,19 @@ def summarise(directions: Iterable[str]) -> str:
 T = TypeVar("T")
 
 
-class SummaryCache:
-    """Answers of the summary queries, kept per dataset version (a new version makes them
-    stale) and computed one at a time, so that a large base costs one worker, once per
-    version, however many readers ask."""
-
-    def __init__(self, size: int = 64):
-        self._size = size
-        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._guard = threading.Lock()
-        self._computing = threading.RLock()  # a summary may read others
-
-    def get(self, key: tuple[Any, ...], compute: Callable[[], T], *, wait: float) -> T:
-        """The answer for ``key`` (its first element the dataset version), computed when
-        missing; waits up to ``wait`` s for another computation to finish (else 503)."""
-        with self._guard:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]  # type: ignore[no-any-return]
-        if not self._computing.acquire(timeout=wait):
-            raise ApiError(
-                503,
-                "the evidence summaries are being computed for this version of the data; "
-                "try again shortly",
-                headers={"Retry-After": "5"},
-            )
-        try:
-            with self._guard:
-                if key in self._answers:
-                    return self._answers[key]  # type: ignore[no-any-return]
-            answer = compute()
-            with self._guard:
-                self._answers[key] = answer
-                while len(self._answers) > self._size:
-                    self._answers.popitem(last=False)
-            return answer
-        finally:
-            self._computing.release()
-
-
 def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     ext = current_app.extensions["whatworks"]
-    cache: SummaryCache = ext.setdefault("summary_cache", SummaryCache())
+    cache: VersionCache = ext.setdefault("summary_cache", VersionCache())
     wait = float(ext["settings"].page_timeout)
-    return cache.get((dataset_version(), kind, *key), compute, wait=wait)
+    try:
+        return cache.get(dataset_version(), (kind, *key), compute, wait=wait)
+    except CacheBusy as exc:
+        raise ApiError(
+            503,
+            "the evidence summaries are being computed for this version of the data; "
+            "try again shortly",
+            headers={"Retry-After": "5"},
+        ) from exc
 
 
 def _select(query: str, parameters: dict[str, Node], *, what: str) -> list[dict[str, Any]]:

@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
 from .errors import ApiError
 from .gap_map import (
-    DIMENSIONS,
     OUTCOMES,
     TYPES,
     Cell,

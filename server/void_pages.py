@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 
 from flask import Blueprint, Response, current_app, request
 
@@ -33,6 +32,7 @@ from .execution import run_bounded
 from .negotiation import GRAPHS, NotAcceptable, choose
 from .page_data import dataset_version
 from .query_worker import BOOLEAN, GRAPH, SOLUTIONS, Job
+from .version_cache import VersionCache
 
 blueprint = Blueprint("void", __name__)
 
@@ -46,8 +46,7 @@ RDFLIB_FORMATS = {
     "application/n-quads": "nquads",
 }
 
-_cache: dict[str, Statistics] = {}
-_lock = threading.Lock()
+_statistics_cache = VersionCache(size=1)
 
 
 def _select(query: str) -> list[Row]:
@@ -63,15 +62,7 @@ def _select(query: str) -> list[Row]:
 
 def _statistics(version: str) -> Statistics:
     """The statistics of ``version``, computed at the first request after it changed."""
-    with _lock:
-        found = _cache.get(version)
-    if found is not None:
-        return found
-    stats = statistics(_select)
-    with _lock:
-        _cache.clear()
-        _cache[version] = stats
-    return stats
+    return _statistics_cache.get(version, "statistics", lambda: statistics(_select))
 
 
 def _endpoint() -> str:

@@ -24,7 +24,6 @@ from tests.conftest import LiveServer, ingest_synthetic
 from whatworks.core.namespaces import sparql_prologue
 from whatworks.core.store import EmbeddedStore
 
-DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
 OUTCOMES = ("entry", "re-entry", "reunification")
 
 # The rule, one row per record and outcome, as the map used to read it before the counts

@@ -35,6 +35,7 @@ from whatworks.analysis.meta_analysis import (
     PooledResult,
     pool,
 )
+from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import GRAPH, ID, OBO, concept
 from whatworks.core.store import Store, Triple
 from whatworks.core.vocab import EMMIE, SCHEMES
@@ -72,8 +73,6 @@ FAMILY_STATISTIC: dict[str, str] = {
     "MD": "mean_difference",
     "RD": "risk_difference",
 }
-
-DIMENSIONS = tuple(SCHEMES["emmie-dimension"])
 
 _PREFIXES = """
 PREFIX emmie: <https://w3id.org/whatworks/emmie#>

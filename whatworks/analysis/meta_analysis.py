@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from xml.sax.saxutils import escape
 
+from whatworks.analysis.forest_plot import FILE_LAYOUT, ForestRow, forest_plot_svg
 from whatworks.core.errors import InputError, Problem, WhatworksError
 
 if TYPE_CHECKING:
@@ -636,13 +636,6 @@ def result_as_json(result: PooledResult) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ forest plot
 
-_ROW = 24
-_TOP = 56
-_LEFT = 210
-_PLOT = 330
-_RIGHT_TEXT = 24
-_WIDTH = _LEFT + _PLOT + _RIGHT_TEXT + 200
-
 
 def forest_svg(
     estimates: Sequence[Estimate], result: PooledResult, *, title: str | None = None
@@ -653,156 +646,67 @@ def forest_svg(
     line), the pooled estimate as a diamond spanning its confidence interval, and the
     prediction interval as a line under it. Ratios are drawn on a log axis with a
     reference line at 1 (0 otherwise). Every mark carries a ``<title>`` with its numbers,
-    the whole plot a ``<title>`` and ``<desc>``; nothing is fetched from elsewhere.
+    the whole plot a ``<title>`` and ``<desc>``; nothing is fetched from elsewhere. The
+    drawing is :func:`~whatworks.analysis.forest_plot.forest_plot_svg`'s; this says what
+    to draw.
     """
-    ratio = result.is_ratio
     level = result.level
-    rows = [(e, e.interval(level)) for e in estimates]
-    lows = [_to_analysis(lo, ratio) for _, (lo, _) in rows] + [_to_analysis(result.pi_lower, ratio)]
-    highs = [_to_analysis(hi, ratio) for _, (_, hi) in rows] + [
-        _to_analysis(result.pi_upper, ratio)
-    ]
-    null = 0.0
-    lo, hi = min(lows + [null]), max(highs + [null])
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
-    pad = (hi - lo) * 0.05
-    lo, hi = lo - pad, hi + pad
-
-    def x(value: float) -> float:
-        return _LEFT + (value - lo) / (hi - lo) * _PLOT
-
     weights = [1 / (e.analysis_se**2 + result.tau2) for e in estimates]
     total = sum(weights)
     name = MEASURE_LABELS[result.measure]
     pct = f"{level * 100:g}%"
-    heading = title or f"Forest plot: {name}, random effects ({result.method}), k = {result.k}"
+    rows = []
+    for estimate, weight in zip(estimates, weights, strict=True):
+        low, high = estimate.interval(level)
+        share = weight / total
+        rows.append(
+            ForestRow(
+                estimate.label,
+                estimate.estimate,
+                low,
+                high,
+                weight=share,
+                tip=f"{estimate.label}: {name} {_fmt(estimate.estimate)} ({pct} CI "
+                f"{_fmt(low)} to {_fmt(high)}), weight {share * 100:.1f}%",
+                numbers=f"{_fmt(estimate.estimate)} [{_fmt(low)}, {_fmt(high)}]",
+            )
+        )
+    pooled = ForestRow(
+        f"Random effects ({result.method})",
+        result.estimate,
+        result.ci_lower,
+        result.ci_upper,
+        tip=f"Pooled ({result.method}): {name} {_fmt(result.estimate)} ({pct} CI "
+        f"{_fmt(result.ci_lower)} to {_fmt(result.ci_upper)})",
+        numbers=f"{_fmt(result.estimate)} [{_fmt(result.ci_lower)}, {_fmt(result.ci_upper)}]",
+    )
+    prediction = ForestRow(
+        "Prediction interval",
+        result.estimate,
+        result.pi_lower,
+        result.pi_upper,
+        tip=f"Prediction interval: {_fmt(result.pi_lower)} to {_fmt(result.pi_upper)} "
+        f"(where {pct} of true effects in comparable settings are expected to lie)",
+        numbers=f"[{_fmt(result.pi_lower)}, {_fmt(result.pi_upper)}]",
+    )
     summary = (
         f"Pooled {name} {_fmt(result.estimate)} ({pct} CI {_fmt(result.ci_lower)} to "
         f"{_fmt(result.ci_upper)}; prediction interval {_fmt(result.pi_lower)} to "
         f"{_fmt(result.pi_upper)}); tau² {_fmt(result.tau2)}, I² {result.i2:.1f}%, "
         f"Q {result.q:.2f} on {result.q_df} df (p {_fmt_p(result.q_p)})."
     )
-    height = _TOP + _ROW * (len(rows) + 3) + 40
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-labelledby="forest-title '
-        f'forest-desc" font-family="sans-serif" font-size="12">',
-        f'<title id="forest-title">{escape(heading)}</title>',
-        f'<desc id="forest-desc">{escape(summary)}</desc>',
-        f'<rect width="{_WIDTH}" height="{height}" fill="white"/>',
-        f'<text x="8" y="20" font-weight="bold">{escape(heading)}</text>',
-        f'<text x="8" y="{_TOP - 10}" font-weight="bold">Study</text>',
-        f'<text x="{_LEFT + _PLOT + _RIGHT_TEXT}" y="{_TOP - 10}" font-weight="bold">'
-        f"{escape(name.capitalize())} [{pct} CI]</text>",
-    ]
-    bottom = _TOP + _ROW * (len(rows) + 2)
-    out.append(
-        f'<line x1="{x(null):.1f}" y1="{_TOP - 4}" x2="{x(null):.1f}" y2="{bottom}" '
-        'stroke="#888" stroke-dasharray="3,3"><title>no effect</title></line>'
+    return forest_plot_svg(
+        rows,
+        ratio=result.is_ratio,
+        title=title or f"Forest plot: {name}, random effects ({result.method}), k = {result.k}",
+        layout=FILE_LAYOUT,
+        pooled=pooled,
+        prediction=prediction,
+        description=summary,
+        numbers_heading=f"{name.capitalize()} [{pct} CI]",
+        axis_label=name.capitalize(),
+        ident="forest",
     )
-    for i, ((estimate, (low, high)), weight) in enumerate(zip(rows, weights, strict=True)):
-        cy = _TOP + _ROW * i + _ROW / 2
-        share = weight / total
-        side = 4 + 10 * math.sqrt(share)
-        cx = x(estimate.y)
-        tip = (
-            f"{estimate.label}: {name} {_fmt(estimate.estimate)} ({pct} CI {_fmt(low)} to "
-            f"{_fmt(high)}), weight {share * 100:.1f}%"
-        )
-        out.append(f"<g><title>{escape(tip)}</title>")
-        out.append(f'<text x="8" y="{cy + 4:.1f}">{escape(_clip_label(estimate.label))}</text>')
-        out.append(
-            f'<line x1="{x(_to_analysis(low, ratio)):.1f}" y1="{cy:.1f}" '
-            f'x2="{x(_to_analysis(high, ratio)):.1f}" y2="{cy:.1f}" stroke="black"/>'
-        )
-        out.append(
-            f'<rect x="{cx - side / 2:.1f}" y="{cy - side / 2:.1f}" width="{side:.1f}" '
-            f'height="{side:.1f}" fill="#1f4e79"/>'
-        )
-        out.append(
-            f'<text x="{_LEFT + _PLOT + _RIGHT_TEXT}" y="{cy + 4:.1f}">'
-            f"{_fmt(estimate.estimate)} [{_fmt(low)}, {_fmt(high)}]</text></g>"
-        )
-    cy = _TOP + _ROW * len(rows) + _ROW / 2 + 6
-    left, mid, right = (x(_to_analysis(v, ratio)) for v in
-                        (result.ci_lower, result.estimate, result.ci_upper))  # fmt: skip
-    pooled_tip = (
-        f"Pooled ({result.method}): {name} {_fmt(result.estimate)} ({pct} CI "
-        f"{_fmt(result.ci_lower)} to {_fmt(result.ci_upper)})"
-    )
-    out.append(f"<g><title>{escape(pooled_tip)}</title>")
-    out.append(
-        f'<text x="8" y="{cy + 4:.1f}" font-weight="bold">Random effects ({result.method})</text>'
-    )
-    out.append(
-        f'<polygon points="{left:.1f},{cy:.1f} {mid:.1f},{cy - 7:.1f} {right:.1f},{cy:.1f} '
-        f'{mid:.1f},{cy + 7:.1f}" fill="#c0392b"/>'
-    )
-    out.append(
-        f'<text x="{_LEFT + _PLOT + _RIGHT_TEXT}" y="{cy + 4:.1f}" font-weight="bold">'
-        f"{_fmt(result.estimate)} [{_fmt(result.ci_lower)}, {_fmt(result.ci_upper)}]</text></g>"
-    )
-    cy += _ROW
-    pi_tip = (
-        f"Prediction interval: {_fmt(result.pi_lower)} to {_fmt(result.pi_upper)} "
-        f"(where {pct} of true effects in comparable settings are expected to lie)"
-    )
-    out.append(f"<g><title>{escape(pi_tip)}</title>")
-    out.append(f'<text x="8" y="{cy + 4:.1f}">Prediction interval</text>')
-    out.append(
-        f'<line x1="{x(_to_analysis(result.pi_lower, ratio)):.1f}" y1="{cy:.1f}" '
-        f'x2="{x(_to_analysis(result.pi_upper, ratio)):.1f}" y2="{cy:.1f}" stroke="#c0392b" '
-        'stroke-width="2"/>'
-    )
-    out.append(
-        f'<text x="{_LEFT + _PLOT + _RIGHT_TEXT}" y="{cy + 4:.1f}">'
-        f"[{_fmt(result.pi_lower)}, {_fmt(result.pi_upper)}]</text></g>"
-    )
-    axis_y = bottom + 6
-    out.append(
-        f'<line x1="{_LEFT}" y1="{axis_y}" x2="{_LEFT + _PLOT}" y2="{axis_y}" stroke="black"/>'
-    )
-    for tick in _ticks(lo, hi, ratio):
-        tx = x(_to_analysis(tick, ratio))
-        out.append(
-            f'<line x1="{tx:.1f}" y1="{axis_y}" x2="{tx:.1f}" y2="{axis_y + 4}" stroke="black"/>'
-        )
-        out.append(f'<text x="{tx:.1f}" y="{axis_y + 16}" text-anchor="middle">{tick:g}</text>')
-    scale = " (log scale)" if ratio else ""
-    out.append(
-        f'<text x="{_LEFT + _PLOT / 2}" y="{axis_y + 32}" text-anchor="middle">'
-        f"{escape(name.capitalize())}{scale}</text>"
-    )
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _ticks(lo: float, hi: float, ratio: bool) -> list[float]:
-    """Tick values on the natural scale within [lo, hi] (analysis scale)."""
-    if ratio:
-        inside: list[float] = []
-        for mantissas in ((1.0, 2.0, 5.0), (1.0, 3.0), (1.0,)):
-            inside = [
-                m * 10.0**e
-                for e in range(-4, 5)
-                for m in mantissas
-                if lo <= math.log(m * 10.0**e) <= hi
-            ]
-            if len(inside) <= 7:
-                return inside
-        return inside[::2]
-    span = hi - lo
-    raw = span / 5
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = min((m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw), default=raw)
-    first = math.ceil(lo / step) * step
-    ticks = []
-    value = first
-    while value <= hi + 1e-12:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
 
 
 def _fmt(value: float) -> str:
@@ -817,7 +721,3 @@ def _fmt(value: float) -> str:
 
 def _fmt_p(p: float) -> str:
     return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
-
-
-def _clip_label(label: str, limit: int = 30) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
