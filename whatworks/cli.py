@@ -304,6 +304,7 @@ def _reason(
     cannot run."""
     from rdflib import Graph
 
+    from whatworks.core.namespaces import ID
     from whatworks.core.reasoner import (
         INCONSISTENT,
         ReasonerError,
@@ -317,7 +318,7 @@ def _reason(
             target = ", ".join(map(str, paths))
             graph = Graph()
             for source in read_sources(
-                list(paths), encoding=encoding, kind=kind, **({"base": id_base} if id_base else {})
+                list(paths), encoding=encoding, kind=kind, base=id_base or str(ID)
             ):
                 graph += source.graph
         else:
