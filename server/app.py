@@ -18,6 +18,7 @@ from whatworks.core.errors import StoreError
 
 from . import errors
 from .la_pages import blueprint as la_pages
+from .negotiation import JSON_ONLY, offers
 from .query_worker import QueryPool, version_marker
 from .settings import Settings
 from .void_pages import blueprint as void_pages
@@ -114,6 +115,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(void_pages)
 
     @app.get("/health")
+    @offers(JSON_ONLY)
     def health() -> Response:
         version = version_marker(store)
         return Response(f'{{"status": "ok", "version": "{version}"}}', mimetype="application/json")
