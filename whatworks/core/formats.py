@@ -110,5 +110,9 @@ def serialize_graph(graph: Graph, media_type: str, **options: Any) -> bytes:
     name = media_format(media_type).rdflib_serializer
     if name is None:
         raise KeyError(f"{media_type} is not an RDF serialization")
+    if media_type == N_QUADS and not graph.context_aware:
+        # rdflib writes N-Quads only from a dataset; a graph's triples written as N-Triples
+        # are already N-Quads, in the default graph
+        name = "nt"
     data: bytes = graph.serialize(format=name, encoding="utf-8", **options)
     return data
