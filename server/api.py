@@ -29,6 +29,7 @@ from whatworks.core.catalogue import (
 
 from .errors import ApiError
 from .execution import run_bounded
+from .negotiation import API, JSON_ONLY, choose, offers
 from .query_worker import (
     BOOLEAN,
     GRAPH,
@@ -68,16 +69,15 @@ def _describe(named: NamedQuery) -> dict[str, Any]:
 
 
 @blueprint.get("/api/queries")
+@offers(JSON_ONLY)
 def list_queries() -> Response:
     return jsonify({"queries": [_describe(q) for q in catalogue().values()]})
 
 
 @blueprint.get("/api/queries/<string:name>")
+@offers(API)
 def run_query(name: str) -> Response:
-    suffix = ""
-    for ending in (".json", ".csv"):
-        if name.endswith(ending):
-            name, suffix = name[: -len(ending)], ending
+    name, suffix_media = API.split(name)
     try:
         named = get(name)
     except UnknownQuery as exc:
@@ -92,7 +92,7 @@ def run_query(name: str) -> Response:
         raise ApiError(400, str(exc)) from exc
     if named.form != "SELECT":
         raise ApiError(500, f"catalogue query {name} is not a SELECT query")
-    media = _media(suffix, request.args.get("format"))
+    media = choose(API, suffix_media=suffix_media, format_param=request.args.get("format"))
     settings = current_app.extensions["whatworks"]["settings"]
     store = current_app.extensions["whatworks"]["store"]
     version = version_marker(store)
@@ -119,25 +119,6 @@ def run_query(name: str) -> Response:
     response = jsonify(envelope(named, given, version, results))
     response.headers.update(headers)
     return response
-
-
-def _media(suffix: str, format_param: str | None) -> str:
-    if suffix == ".csv" or format_param == "csv":
-        return CSV
-    if suffix == ".json" or format_param == "json":
-        return ENVELOPE
-    if format_param == "sparql-json":
-        return SPARQL_JSON
-    if format_param:
-        raise ApiError(406, f"unknown format {format_param!r}; formats: json, sparql-json, csv")
-    if not request.accept_mimetypes:
-        return ENVELOPE
-    best = request.accept_mimetypes.best_match([ENVELOPE, SPARQL_JSON, CSV])
-    if best is None:
-        raise ApiError(
-            406, "available: application/json, application/sparql-results+json, text/csv"
-        )
-    return best
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------
@@ -305,5 +286,6 @@ def openapi_document() -> dict[str, Any]:
 
 
 @blueprint.get("/openapi.json")
+@offers(JSON_ONLY)
 def openapi() -> Response:
     return jsonify(openapi_document())

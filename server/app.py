@@ -17,6 +17,7 @@ from whatworks.core.config import is_remote
 from whatworks.core.errors import StoreError
 
 from . import errors
+from .negotiation import JSON_ONLY, offers
 from .query_worker import QueryPool, version_marker
 from .settings import Settings
 
@@ -102,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     @app.get("/health")
+    @offers(JSON_ONLY)
     def health() -> Response:
         version = version_marker(store)
         return Response(f'{{"status": "ok", "version": "{version}"}}', mimetype="application/json")

@@ -20,6 +20,7 @@ from whatworks.core.catalogue import NamedQuery, catalogue
 from whatworks.core.namespaces import PREFIXES, sparql_prologue
 
 from .errors import ApiError
+from .negotiation import FILES, HTML_ONLY, offers
 
 blueprint = Blueprint("editor", __name__)
 
@@ -58,6 +59,7 @@ def example_text(named: NamedQuery) -> str:
 
 
 @blueprint.get("/sparql-editor")
+@offers(HTML_ONLY)
 def editor() -> Response:
     examples = [
         {"name": q.name, "summary": q.summary, "query": example_text(q)}
@@ -73,6 +75,7 @@ def editor() -> Response:
 
 
 @blueprint.get("/vendor/yasgui/<string:name>")
+@offers(FILES)
 def yasgui_file(name: str) -> Response:
     if name not in YASGUI_FILES or not (yasgui_build() / name).exists():
         raise ApiError(404, f"no such file {name!r}; install YASGUI with `npm ci`")

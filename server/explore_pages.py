@@ -12,11 +12,12 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from whatworks.analysis.forest_plot import INLINE_LAYOUT, ForestRow, forest_plot_svg
 from whatworks.core.catalogue import BadParameter, Parameter, get
 from whatworks.core.emmie import DIMENSIONS
+from whatworks.core.formats import JSON
 from whatworks.core.namespaces import concept
 
 from .errors import ApiError
+from .negotiation import PAGE, choose, offers
 from .page_data import label, run_catalogue
-from .pages import wants_html
 from .resource_views import local_href
 from .svg_charts import FOREST_TITLE
 
@@ -103,12 +104,13 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.get("/explore")
 @blueprint.get("/explore.json")
+@offers(PAGE)
 def explore() -> Response:
     named = get(QUERY)
     given = {k: v for k, v in request.args.items() if v != "" and k != "format"}
-    as_json = (
-        request.path.endswith(".json") or request.args.get("format") == "json" or not wants_html()
-    )
+    _, suffix_media = PAGE.split(request.path)
+    media = choose(PAGE, suffix_media=suffix_media, format_param=request.args.get("format"))
+    as_json = media == JSON
     answer: dict[str, Any] | None = None
     error = ""
     if given or as_json:

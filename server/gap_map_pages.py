@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from whatworks.core.emmie import DIMENSIONS
+from whatworks.core.formats import CSV, HTML
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
@@ -29,6 +30,7 @@ from .gap_map import (
     matrix,
     page_interventions,
 )
+from .negotiation import GAP_MAP, choose, offers
 from .page_data import code, label
 from .resource_views import local_href
 from .svg_charts import bar_chart, gap_map_svg
@@ -229,18 +231,21 @@ def _expanded(selected: str) -> set[str]:
 @blueprint.get("/gap-map")
 @blueprint.get("/gap-map.json")
 @blueprint.get("/gap-map.csv")
+@offers(GAP_MAP)
 def gap_map() -> Response:
     filters = _filters()
     colour_by = request.args.get("colour", "quality")
     if colour_by not in ("quality", "direction"):
         raise ApiError(400, "colour must be quality or direction")
-    if not (request.path.endswith(".csv") or _wants_json()):
+    # no format= here: the filters are the query string
+    media = choose(GAP_MAP, suffix_media=GAP_MAP.split(request.path)[1])
+    if media == HTML:
         selected = request.args.get("cell", "")
         expanded = _expanded(selected)
         gap = matrix(filters, expand=drawn_types(expanded))
         return _page(gap, filters, colour_by, selected, expanded)
     gap = matrix(filters, expand=_download_types(), lists=_with_lists())
-    if request.path.endswith(".csv"):
+    if media == CSV:
         return Response(
             as_csv(gap.cells),
             content_type="text/csv; charset=utf-8",
@@ -249,10 +254,6 @@ def gap_map() -> Response:
     response = jsonify(_as_json(gap, filters))
     response.headers["Vary"] = "Accept"
     return response
-
-
-def _wants_json() -> bool:
-    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
 
 def _download_types() -> set[str] | None:

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, render_template
 from whatworks.analysis.area_analysis import CAVEAT, OUTCOMES, QUERY, analyse_rows
 from whatworks.core.catalogue import get
 
+from .negotiation import HTML_ONLY, offers
 from .page_data import dataset_version, select
 from .resource_views import local_href
 from .svg_charts import line_chart_svg, sparkline_svg
@@ -56,6 +57,7 @@ def _association_rows() -> list[dict[str, Any]]:
 
 
 @blueprint.get("/local-authorities")
+@offers(HTML_ONLY)
 def local_authorities() -> Response:
     named = get(TREND)
     trend = select(named.text, named.bindings({"level": "all"}), what=TREND)

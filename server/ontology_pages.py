@@ -8,10 +8,13 @@ import threading
 from functools import cache
 from importlib.resources import files
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
+from whatworks.core.formats import HTML, TURTLE, media_format
+
+from .negotiation import RESOURCE, choose, offers
 from .page_data import ontology
-from .resource_pages import RDF_FORMATS, SUFFIXES, choose_media, serialize
+from .resource_pages import RDF_TYPES, serialize
 
 blueprint = Blueprint("ontology", __name__)
 _lock = threading.Lock()
@@ -30,17 +33,19 @@ def _documentation() -> str:
 
 
 @blueprint.get("/ontology")
-@blueprint.get("/ontology<any('.html', '.ttl', '.jsonld', '.nt', '.rdf'):suffix>")
+@blueprint.get("/ontology<any({}):suffix>".format(", ".join(map(repr, RESOURCE.suffixes))))
+@offers(RESOURCE)
 def ontology_page(suffix: str = "") -> Response:
-    media = choose_media(SUFFIXES.get(suffix))
+    suffix_media = RESOURCE.suffixes.get(suffix)
+    media = choose(RESOURCE, suffix_media=suffix_media, format_param=request.args.get("format"))
     headers = {
         "Vary": "Accept",
         "Link": ", ".join(
-            f'</ontology{s}>; rel="alternate"; type="{m}"' for m, (s, _) in RDF_FORMATS.items()
+            f'</ontology{media_format(m).suffix}>; rel="alternate"; type="{m}"' for m in RDF_TYPES
         ),
     }
-    if media == "text/html":
-        return Response(_documentation(), mimetype="text/html", headers=headers)
-    turtle = media == "text/turtle"
+    if media == HTML:
+        return Response(_documentation(), mimetype=HTML, headers=headers)
+    turtle = media == TURTLE
     body = _source().encode("utf-8") if turtle else serialize(ontology(), media)
-    return Response(body, content_type=f"{media}; charset=utf-8", headers=headers)
+    return Response(body, content_type=media_format(media).content_type, headers=headers)

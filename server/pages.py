@@ -1,4 +1,4 @@
-"""The HTML pages' shared parts (templates, static files, HTML-or-JSON choice) and the
+"""The HTML pages' shared parts (templates, static files) and the
 landing page ``/`` with the dataset's counts, a bar chart of EMMIE coverage and downloads.
 
 Every page is rendered on the server and makes no request outside this server.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 
 from .gap_map import Filters, coverage
 from .gap_map_pages import coverage_view
+from .negotiation import HTML_ONLY, offers
 from .page_data import dataset_version, select
 
 blueprint = Blueprint(
@@ -45,15 +46,8 @@ COUNT_NAMES = {
 EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
 
-def wants_html() -> bool:
-    """Whether the client prefers HTML to JSON (browsers do; scripts asking for JSON not)."""
-    accept = request.accept_mimetypes
-    if not accept:
-        return True
-    return accept.quality("text/html") >= accept.quality("application/json")
-
-
 @blueprint.get("/")
+@offers(HTML_ONLY)
 def home() -> Response:
     rows = select(COUNTS, what="counts")
     counts = {str(r["class"]).rsplit("#", 1)[-1]: r["n"] for r in rows}

@@ -26,10 +26,11 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from whatworks import __version__
+from whatworks.core.formats import serialize_graph
 
 from .errors import ApiError
 from .execution import run_bounded
-from .negotiation import BOOLEAN_RESULTS, GRAPHS, RESULTS, NotAcceptable, choose
+from .negotiation import BOOLEAN_RESULTS, GRAPHS, RESULTS, choose, offers
 from .query_worker import (
     BOOLEAN,
     GRAPH,
@@ -125,6 +126,7 @@ def _read_request(settings: Settings) -> _Params:
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+@offers(GRAPHS)  # without a query: the service description; a query's form picks below
 def sparql() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
@@ -154,10 +156,7 @@ def sparql() -> Response:
         )
     graph = text.form in ("CONSTRUCT", "DESCRIBE")
     offered = GRAPHS if graph else (BOOLEAN_RESULTS if text.form == "ASK" else RESULTS)
-    try:
-        media = choose(offered, request.accept_mimetypes, params.format, graph=graph)
-    except NotAcceptable as exc:
-        raise ApiError(406, str(exc)) from exc
+    media = choose(offered, format_param=params.format)
     store = current_app.extensions["whatworks"]["store"]
     version = version_marker(store)
     base = settings.public_url or request.base_url  # relative IRIs resolve against it
@@ -214,10 +213,7 @@ def _preflight() -> Response:
 
 
 def _service_description(settings: Settings, format_param: str | None) -> Response:
-    try:
-        media = choose(GRAPHS, request.accept_mimetypes, format_param, graph=True)
-    except NotAcceptable as exc:
-        raise ApiError(406, str(exc)) from exc
+    media = choose(GRAPHS, format_param=format_param)
     endpoint = URIRef(settings.public_url or request.base_url)
     graph = Graph()
     graph.bind("sd", SD)
@@ -262,13 +258,5 @@ def _service_description(settings: Settings, format_param: str | None) -> Respon
         )
     )
     add((service, DCTERMS.hasVersion, Literal(f"whatworks {__version__}")))
-    rdflib_format = {
-        "text/turtle": "turtle",
-        "application/n-triples": "nt",
-        "application/ld+json": "json-ld",
-        "application/rdf+xml": "xml",
-        "application/trig": "trig",
-        "application/n-quads": "nquads",
-    }[media]
-    body = graph.serialize(format=rdflib_format, encoding="utf-8")
+    body = serialize_graph(graph, media)
     return Response(body, content_type=_content_type(media), headers={"Vary": "Accept"})

@@ -18,6 +18,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from whatworks.core.formats import media_format, serialize_graph
 from whatworks.publishing.release import (
     Row,
     Statistics,
@@ -27,9 +28,8 @@ from whatworks.publishing.release import (
     statistics,
 )
 
-from .errors import ApiError
 from .execution import run_bounded
-from .negotiation import GRAPHS, NotAcceptable, choose
+from .negotiation import GRAPHS, JSON_LD_ONLY, choose, offers
 from .page_data import dataset_version
 from .query_worker import BOOLEAN, GRAPH, SOLUTIONS, Job
 from .version_cache import VersionCache
@@ -37,14 +37,6 @@ from .version_cache import VersionCache
 blueprint = Blueprint("void", __name__)
 
 SPARQL_JSON = "application/sparql-results+json"
-RDFLIB_FORMATS = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/trig": "trig",
-    "application/n-quads": "nquads",
-}
 
 _statistics_cache = VersionCache(size=1)
 
@@ -72,11 +64,9 @@ def _endpoint() -> str:
 
 @blueprint.get("/void")
 @blueprint.get("/.well-known/void")
+@offers(GRAPHS)
 def void() -> Response:
-    try:
-        media = choose(GRAPHS, request.accept_mimetypes, request.args.get("format"), graph=True)
-    except NotAcceptable as exc:
-        raise ApiError(406, str(exc)) from exc
+    media = choose(GRAPHS, format_param=request.args.get("format"))
     version = dataset_version()
     endpoint = _endpoint()
     etag = '"' + hashlib.sha256(f"{version}\n{endpoint}\n{media}".encode()).hexdigest()[:32] + '"'
@@ -84,10 +74,11 @@ def void() -> Response:
     if etag in request.headers.get("If-None-Match", ""):
         return Response(status=304, headers=headers)
     graph = describe(_statistics(version), endpoint=endpoint)
-    body = graph.serialize(format=RDFLIB_FORMATS[media], encoding="utf-8")
-    return Response(body, content_type=f"{media}; charset=utf-8", headers=headers)
+    body = serialize_graph(graph, media)
+    return Response(body, content_type=media_format(media).content_type, headers=headers)
 
 
 @blueprint.get("/context.jsonld")
+@offers(JSON_LD_ONLY)
 def jsonld_context() -> Response:
     return Response(context_bytes(), content_type="application/ld+json; charset=utf-8")
