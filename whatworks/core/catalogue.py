@@ -30,7 +30,8 @@ from terms or from files, never from text given at run time:
 - a parameter with ``many: true`` is a list of terms, read as ``VALUES ?x {
   wwfn:param("x") }``: the loader writes the terms there (each by the RDF serializer), or
   drops the whole ``VALUES`` when the parameter is not given, as the store drops a
-  ``BIND`` (so an optional restriction costs nothing when absent);
+  ``BIND`` (so an optional restriction costs nothing when absent); read as ``IN
+  (wwfn:param("x"))``, the terms are written there, separated by commas;
 - a line ending ``#@ if a or b`` is kept only when one of those parameters is given (an
   optional restriction or column; a ``boolean`` parameter given as ``True``);
 - a line ``#@ include name`` stands for the body of ``queries/internal/name.rq`` (a shared
@@ -67,6 +68,8 @@ _CONDITION = re.compile(r"\s*#@\s*if\s+(?P<names>[a-z][a-z0-9_]*(?:\s+or\s+[a-z]
 _VALUES_PARAM = re.compile(
     r'VALUES\s+\?\w+\s*\{\s*wwfn:param\(\s*"(?P<name>[a-z][a-z0-9_]*)"\s*\)\s*\}'
 )
+#: ``IN (wwfn:param("x"))``: a list parameter read by ``IN`` or ``NOT IN``.
+_IN_PARAM = re.compile(r'\bIN\s*\(\s*wwfn:param\(\s*"(?P<name>[a-z][a-z0-9_]*)"\s*\)\s*\)')
 
 #: What Python gives :meth:`NamedQuery.prepare` for one parameter: a term, a list of terms
 #: (``many``), True/False (a ``#@ if`` switch), or None (not given).
@@ -259,7 +262,13 @@ class NamedQuery:
             head, _, _ = match.group(0).partition("{")
             return f"{head}{{ {written} }}"
 
+        def members(match: re.Match[str]) -> str:
+            found = given.get(match.group("name"), [])
+            terms = found if isinstance(found, list) else []
+            return "IN (" + ", ".join(str(to_ox(term)) for term in terms) + ")"
+
         text = _VALUES_PARAM.sub(values, "\n".join(kept) + "\n")
+        text = _IN_PARAM.sub(members, text)
         bound = {n: v for n, v in given.items() if isinstance(v, Node)}
         return PreparedQuery(self.name, text, bound)
 
