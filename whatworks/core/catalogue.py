@@ -339,19 +339,11 @@ def parse(
     :raises CatalogueError: missing or malformed front matter, a bad parameter spec, or an
         include without ``include``.
     """
-    lines = []
-    for line in text.splitlines():
-        wanted = _INCLUDE.match(line)
-        if wanted is None:
-            lines.append(line)
-        elif include is None:
-            raise CatalogueError(f"{path or name}: includes are for internal queries")
-        else:
-            lines += include(wanted.group("name")).splitlines()
-    text = "\n".join(lines)
+    text = _expand(text, include, where=path or name)
     conditions = {
         word
-        for found in _CONDITION.finditer(text)
+        for line in text.splitlines()
+        if (found := _CONDITION.search(line))
         for word in found.group("names").split()
         if word != "or"
     }
@@ -414,6 +406,27 @@ def parse(
         path=path,
         extra={k: v for k, v in meta.items() if k not in known},
     )
+
+
+def _expand(text: str, include: Callable[[str], str] | None, *, where: str, depth: int = 0) -> str:
+    """``text`` with each ``#@ include`` line replaced by the part it names (expanded too).
+
+    :raises CatalogueError: an include outside the internal queries, or parts that include
+        each other.
+    """
+    if depth > 8:
+        raise CatalogueError(f"{where}: the parts it includes include each other")
+    lines = []
+    for line in text.splitlines():
+        wanted = _INCLUDE.match(line)
+        if wanted is None:
+            lines.append(line)
+        elif include is None:
+            raise CatalogueError(f"{where}: includes are for internal queries")
+        else:
+            part = include(wanted.group("name"))
+            lines.append(_expand(part, include, where=where, depth=depth + 1))
+    return "\n".join(lines)
 
 
 @cache
