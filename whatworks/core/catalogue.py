@@ -233,9 +233,9 @@ class NamedQuery:
             if value is None or value is False:
                 continue
             if known[name].many:
-                items = [] if isinstance(value, Node | bool | str) else list(value)
-                if not items and not isinstance(value, list | tuple | set | frozenset):
+                if isinstance(value, Node | bool | str):
                     raise BadParameter(f"{name} takes a list of terms", parameter=name)
+                items = list(value)
                 if not all(isinstance(term, Node) for term in items):
                     raise BadParameter(f"{name} takes a list of terms", parameter=name)
                 given[name] = items
