@@ -20,9 +20,9 @@ from typing import ParamSpec, TypeVar, cast
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import PROV
 from rdflib.term import Node
 
+from whatworks.core.catalogue import Given, internal
 from whatworks.core.config import VALIDATE_BATCH_TRIPLES
 from whatworks.core.errors import InputError, Problem, ValidationFailed
 from whatworks.core.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
@@ -330,18 +330,24 @@ def check_against_store(
     return problems, context
 
 
+def _select(
+    store: Store, query: str, terms: Mapping[str, Given] | None = None
+) -> list[dict[str, Node]]:
+    """Rows of the internal query ``query`` for ``terms``."""
+    prepared = internal(query).prepare(terms)
+    return store.select(prepared.sparql(), parameters=prepared.parameters)
+
+
 def _types_in_store(
     store: Store, iris: list[URIRef], outside: Iterable[URIRef]
 ) -> Iterable[tuple[URIRef, URIRef, URIRef]]:
     """(IRI, class, graph) of each of ``iris`` typed in the store, in graphs other than
     ``outside``. (Filtered by the store: reading the rows is most of the cost.)"""
-    excluded = ", ".join(f"<{g}>" for g in sorted(outside))
+    excluded = sorted(outside)
     for start in range(0, len(iris), 500):
-        chunk = " ".join(f"<{i}>" for i in iris[start : start + 500])
-        for row in store.select(
-            f"SELECT ?s ?c ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s a ?c }} "
-            f"FILTER(?g NOT IN ({excluded})) }}"
-        ):
+        chunk = iris[start : start + 500]
+        terms = {"iris": chunk, "outside": excluded}
+        for row in _select(store, "ingest_types_in_store", terms):
             yield row["s"], row["c"], row["g"]  # type: ignore[misc]
 
 
@@ -643,7 +649,7 @@ PARTIAL_DERIVE_SHARE = 10
 
 
 def _size(store: Store, graph: URIRef) -> int:
-    rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    rows = _select(store, "graph_size", {"graph": graph})
     return int(str(rows[0]["n"])) if rows else 0
 
 
@@ -661,27 +667,19 @@ _DERIVED_GRAPH = URIRef(f"{GRAPH}derived")
 
 def _holds(store: Store, graph: URIRef, triple: Triple) -> bool:
     s, p, o = triple
-    return bool(
-        store.select(
-            f"SELECT ?x WHERE {{ GRAPH <{graph}> {{ {to_ox(s)} {to_ox(p)} {to_ox(o)} }} "
-            "BIND(1 AS ?x) } LIMIT 1"
-        )
-    )
+    terms = {"graph": graph, "subject": s, "predicate": p, "object": o}
+    return bool(_select(store, "ingest_holds", terms))
 
 
 def _has_derived(store: Store, graph: URIRef) -> bool:
-    return bool(store.select(f"SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1"))
+    return bool(_select(store, "graph_not_empty", {"graph": graph}))
 
 
 def _same_file(store: Store, source: Source) -> bool:
     """Whether the stored provenance says the graph came from these very bytes."""
     prov = provenance_graph(source.graph_iri)
-    return bool(
-        store.select(
-            f"SELECT ?g WHERE {{ GRAPH <{prov}> {{ <{source.graph_iri}> "
-            f"<{PROV.wasDerivedFrom}> <{source.file.iri}> }} BIND(1 AS ?g) }} LIMIT 1"
-        )
-    )
+    terms = {"provenance": prov, "graph": source.graph_iri, "file": source.file.iri}
+    return bool(_select(store, "ingest_same_file", terms))
 
 
 class Canonical:
@@ -750,7 +748,8 @@ def _stored_statements(store: Store, graph_iri: URIRef) -> set[str]:
     method = getattr(store, "statements", None)
     if method is not None:  # the embedded store: Oxigraph spells them, faster
         return cast(set[str], method(graph_iri))
-    result = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}")
+    prepared = internal("graph_triples").prepare({"graph": graph_iri})
+    result = store.query(prepared.sparql(), parameters=prepared.parameters)
     assert isinstance(result, ox.QuerySolutions)
     return {f"{s} {p} {o} ." for s, p, o in result}
 
@@ -810,12 +809,7 @@ def validate_store(
 
 def _batches(store: Store, graphs: list[URIRef], limit: int) -> list[list[URIRef]]:
     """``graphs`` in batches of up to ``limit`` triples (a larger graph is a batch alone)."""
-    sizes = {
-        URIRef(str(row["g"])): int(str(row["n"]))
-        for row in store.select(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-        )
-    }
+    sizes = {URIRef(str(row["g"])): int(str(row["n"])) for row in _select(store, "graph_sizes")}
     if sum(sizes.get(g, 0) for g in graphs) <= limit:
         return [graphs]
     batches: list[list[URIRef]] = [[]]
@@ -835,12 +829,7 @@ _SUFFIXES = ("estimate", "measure", "population", "context")
 
 def _stored_rows(store: Store) -> dict[URIRef, tuple[str, str, int]]:
     rows: dict[URIRef, tuple[str, str, int]] = {}
-    for row in store.select(
-        "PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX dcterms: <http://purl.org/dc/terms/> "
-        "PREFIX emmie: <https://w3id.org/whatworks/emmie#> "
-        "SELECT ?s ?name ?sheet ?n WHERE { ?s prov:wasDerivedFrom ?row . ?row emmie:rowNumber ?n ;"
-        " emmie:sheetName ?sheet ; dcterms:isPartOf ?f . ?f dcterms:title ?name }"
-    ):
+    for row in _select(store, "ingest_source_rows"):
         rows[URIRef(str(row["s"]))] = (str(row["name"]), str(row["sheet"]), int(str(row["n"])))
     return rows
 

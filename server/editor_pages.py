@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, send_from_directory
+from rdflib.term import Node
 
 from whatworks.core.catalogue import NamedQuery, catalogue
 from whatworks.core.namespaces import PREFIXES, sparql_prologue
@@ -41,7 +42,7 @@ def yasgui_build() -> Path:
 
 
 def example_text(named: NamedQuery) -> str:
-    text = named.text
+    examples: dict[str, Node] = {}
     for param in named.params:
         example = param.default
         if example is None and param.required:
@@ -51,7 +52,8 @@ def example_text(named: NamedQuery) -> str:
         if example is None:
             continue  # left unbound: the person fills it in
         raw = str(example).lower() if isinstance(example, bool) else str(example)
-        text = text.replace(f'wwfn:param("{param.name}")', param.bind(raw).n3())
+        examples[param.name] = param.bind(raw)
+    text = named.written_out(examples)
     head = f"# {named.summary}\n# From queries/{named.name}.rq; parameters: " + (
         ", ".join(p.name for p in named.params) or "none"
     )

@@ -27,7 +27,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ from flask import Flask, current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
+from whatworks.core.catalogue import Given, internal
 from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
@@ -45,7 +46,6 @@ from .version_cache import CacheBusy, VersionCache
 
 OUTCOMES = ("entry", "re-entry", "reunification")
 TYPES = tuple(sorted(SCHEMES["intervention-type"]))
-EFFECT = "https://w3id.org/whatworks/concept/emmie-dimension/effect"
 
 #: With more interventions than this in the base, the page draws the interventions of the
 #: expanded types only (expanding then reloads); with fewer, every row is in the page.
@@ -56,107 +56,6 @@ PAGE_INTERVENTIONS = 100
 #: The most studies a selected cell lists on the page (the JSON and CSV list them all).
 CELL_STUDY_LIMIT = 500
 
-#: The records of each dimension, with their study and what they are about. ``{restrict}``
-#: takes a ``VALUES ?type`` line, ``{filters}`` the study filters.
-_CORE = """
-  {restrict}
-  {filters}
-  {{
-    ?item a emmie:EmmieCoding ; emmie:dimension ?dimension .
-    OPTIONAL {{
-      ?item emmie:qualityLevel ?level .
-      BIND(xsd:integer(REPLACE(STR(?level), "^.*/", "")) AS ?rank)
-    }}
-  }} UNION {{
-    VALUES (?record_class ?dimension) {{
-      (emmie:Finding <https://w3id.org/whatworks/concept/emmie-dimension/effect>)
-      (emmie:Mechanism <https://w3id.org/whatworks/concept/emmie-dimension/mechanism>)
-      (emmie:Moderator <https://w3id.org/whatworks/concept/emmie-dimension/moderators>)
-      (emmie:ImplementationFactor <https://w3id.org/whatworks/concept/emmie-dimension/implementation>)
-      (emmie:EconomicEvidence <https://w3id.org/whatworks/concept/emmie-dimension/economic>)
-    }}
-    ?item a ?record_class .
-  }}
-  ?item emmie:fromStudy ?study .
-  {{ ?item emmie:aboutIntervention ?intervention . ?intervention emmie:interventionType ?type }}
-  UNION
-  {{ ?item emmie:aboutInterventionType ?type }}
-"""
-#: ... placed on an outcome by the rule above (``?outcome`` unbound: placed on none).
-_PLACED = (
-    _CORE
-    + """
-  OPTIONAL {{ ?item emmie:outcome ?own_outcome }}
-  OPTIONAL {{
-    {{ SELECT DISTINCT ?study ?findings_outcome WHERE {{
-      ?finding a emmie:Finding ; emmie:fromStudy ?study ; emmie:outcome ?findings_outcome
-    }} }}
-    FILTER(!BOUND(?own_outcome))
-  }}
-  OPTIONAL {{
-    ?study emmie:scopeOutcome ?scope_outcome .
-    FILTER(!BOUND(?own_outcome) && !BOUND(?findings_outcome))
-  }}
-  BIND(COALESCE(?own_outcome, ?findings_outcome, ?scope_outcome) AS ?outcome)
-"""
-)
-
-#: One row per non-empty cell: studies, records, best level, and the directions of the
-#: effect findings, on the row and outcome, of the cell's studies. ``{row}`` is ``?type``
-#: or ``?type ?intervention``. (An unbound value makes an aggregate unbound, hence the
-#: COALESCEs: -1 is "unrated", "" no direction.)
-_CELLS = """
-SELECT {row} ?outcome ?dimension (COUNT(DISTINCT ?study) AS ?studies)
-       (COUNT(DISTINCT ?item) AS ?records) (MAX(COALESCE(?rank, -1)) AS ?best)
-       (GROUP_CONCAT(DISTINCT COALESCE(?direction_code, ""); separator=" ") AS ?directions){lists}
-WHERE {{
-  {{ SELECT DISTINCT {row} ?outcome ?dimension ?study ?item ?rank WHERE {{ {placed} {bound} }} }}
-  OPTIONAL {{ {{ SELECT DISTINCT {row} ?outcome ?study ?direction_code WHERE {{
-    {placed} {bound}
-    FILTER(?dimension = <{effect}>)
-    ?item emmie:direction ?direction .
-    BIND(REPLACE(STR(?direction), "^.*/", "") AS ?direction_code)
-  }} }} }}
-  FILTER(BOUND(?outcome))
-}}
-GROUP BY {row} ?outcome ?dimension
-"""
-
-#: Studies per dimension and outcome (over every type; ``?outcome`` unbound: records placed
-#: on no outcome), and the records placed on none.
-_COVERAGE = """
-SELECT ?dimension ?outcome (COUNT(DISTINCT ?study) AS ?studies)
-       (COUNT(DISTINCT ?item) AS ?records)
-WHERE {{ {placed} }}
-GROUP BY ?dimension ?outcome
-"""
-_ANY_OUTCOME = """
-SELECT ?dimension (COUNT(DISTINCT ?study) AS ?studies) WHERE {{ {core} }} GROUP BY ?dimension
-"""
-
-_INTERVENTION_COUNTS = """
-SELECT ?type (COUNT(DISTINCT ?intervention) AS ?n) WHERE {
-  ?intervention a emmie:Intervention ; emmie:interventionType ?type .
-} GROUP BY ?type
-"""
-_INTERVENTIONS = """
-SELECT DISTINCT ?intervention ?type ?label WHERE {{
-  {restrict}
-  ?intervention a emmie:Intervention ; emmie:interventionType ?type .
-  OPTIONAL {{ ?intervention rdfs:label ?label }}
-}}
-"""
-
-#: The studies and records of one cell, with their labels.
-_CELL_ITEMS = """
-SELECT DISTINCT ?study ?study_label ?item ?item_text WHERE {{
-  {placed} {bound}
-  FILTER(?outcome = wwfn:param("outcome") && ?dimension = wwfn:param("dimension"))
-  OPTIONAL {{ ?item emmie:summary|emmie:evidenceSummary|rdfs:label|dcterms:description ?item_text }}
-  OPTIONAL {{ ?study rdfs:label ?study_label }}
-}}
-"""
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -166,42 +65,23 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
 
-    def sparql(self) -> tuple[str, dict[str, Node]]:
-        """A subquery of the studies the filters keep (``""`` without filters), and the
-        parameters it reads (``wwfn:param``): the study has the design, a country
+    def terms(self) -> dict[str, Node]:
+        """The parameters of the study filters of the gap map's queries
+        (``queries/internal/gap_map_records.rq``): the study has the design, a country
         containing the text (ignoring case), verification ``yes``, and a work published in
-        the years. (One set of studies joined to the records: a FILTER EXISTS per record
-        was 5x slower.)"""
-        lines: list[str] = []
-        parameters: dict[str, Node] = {}
+        the years. Filters not set are not given (their lines are left out)."""
+        terms: dict[str, Node] = {}
         if self.design:
-            lines.append('?study emmie:design wwfn:param("design") .')
-            parameters["design"] = URIRef(concept("study-design", self.design))
+            terms["design"] = URIRef(concept("study-design", self.design))
         if self.country:
-            lines.append(
-                "?study emmie:country ?country . FILTER(CONTAINS("
-                'LCASE(STR(?country)), LCASE(STR(wwfn:param("country")))))'
-            )
-            parameters["country"] = Literal(self.country)
+            terms["country"] = Literal(self.country)
         if self.verified:
-            lines.append('?study emmie:verification wwfn:param("verified") .')
-            parameters["verified"] = URIRef(concept("verification", "yes"))
-        if self.year_from is not None or self.year_to is not None:
-            bounds = []
-            if self.year_from is not None:
-                bounds.append('?year >= wwfn:param("year_from")')
-                parameters["year_from"] = Literal(self.year_from)
-            if self.year_to is not None:
-                bounds.append('?year <= wwfn:param("year_to")')
-                parameters["year_to"] = Literal(self.year_to)
-            lines.append(
-                "?study emmie:reportedIn/emmie:publicationYear ?year . "
-                f"FILTER({' && '.join(bounds)})"
-            )
-        if not lines:
-            return "", parameters
-        body = "\n      ".join(lines)
-        return f"{{ SELECT DISTINCT ?study WHERE {{\n      {body}\n  }} }}", parameters
+            terms["verified"] = URIRef(concept("verification", "yes"))
+        if self.year_from is not None:
+            terms["year_from"] = Literal(self.year_from)
+        if self.year_to is not None:
+            terms["year_to"] = Literal(self.year_to)
+        return terms
 
 
 @dataclass
@@ -304,24 +184,16 @@ def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         ) from exc
 
 
-def _select(query: str, parameters: dict[str, Node], *, what: str) -> list[dict[str, Any]]:
+def _select(query: str, terms: Mapping[str, Given], *, what: str) -> list[dict[str, Any]]:
+    """Rows of the internal query ``query`` for ``terms``, within the pages' time limit."""
+    prepared = internal(query).prepare(terms)
     timeout = float(current_app.extensions["whatworks"]["settings"].page_timeout)
-    return select(query, parameters, what=what, timeout=timeout)
+    return select(prepared.text, prepared.parameters, what=what, timeout=timeout)
 
 
-def _restrict(types: Iterable[str] | None) -> str:
-    if types is None:
-        return ""
-    values = " ".join(f"<{concept('intervention-type', t)}>" for t in sorted(types))
-    return f"VALUES ?type {{ {values} }}"
-
-
-def _patterns(filters: Filters, types: Iterable[str] | None) -> tuple[str, str, dict[str, Node]]:
-    lines, parameters = filters.sparql()
-    restrict = _restrict(types)
-    core = _CORE.format(restrict=restrict, filters=lines)
-    placed = _PLACED.format(restrict=restrict, filters=lines)
-    return core, placed, parameters
+def _types(types: Iterable[str]) -> list[Node]:
+    """The intervention types' concepts, to restrict a query to them."""
+    return [concept("intervention-type", t) for t in sorted(types)]
 
 
 def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
@@ -329,16 +201,16 @@ def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
     and the number of records placed on no outcome."""
 
     def compute() -> tuple[dict[str, dict[str, int]], int]:
-        core, placed, parameters = _patterns(filters, None)
+        terms = filters.terms()
         out = {d: {"all": 0, **dict.fromkeys(OUTCOMES, 0)} for d in DIMENSIONS}
         unplaced = 0
-        for row in _select(_COVERAGE.format(placed=placed), parameters, what="coverage"):
+        for row in _select("gap_map_coverage", terms, what="coverage"):
             dimension = code(row["dimension"])
             if row["outcome"] is None:
                 unplaced += int(row["records"])
             elif dimension in out and code(row["outcome"]) in OUTCOMES:
                 out[dimension][code(row["outcome"])] = int(row["studies"])
-        for row in _select(_ANY_OUTCOME.format(core=core), parameters, what="coverage"):
+        for row in _select("gap_map_any_outcome", terms, what="coverage"):
             if code(row["dimension"]) in out:
                 out[code(row["dimension"])]["all"] = int(row["studies"])
         return out, unplaced
@@ -349,20 +221,14 @@ def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
 def _cells(
     filters: Filters, types: Iterable[str] | None, *, per_intervention: bool, lists: bool
 ) -> list[dict[str, Any]]:
-    _, placed, parameters = _patterns(filters, types)
-    query = _CELLS.format(
-        row="?type ?intervention" if per_intervention else "?type",
-        placed=placed,
-        bound="FILTER(BOUND(?intervention))" if per_intervention else "",
-        effect=EFFECT,
-        lists=(
-            '\n       (GROUP_CONCAT(DISTINCT STR(?study); separator=" ") AS ?study_list)'
-            if lists
-            else ""
-        ),
-    )
+    terms: dict[str, Given] = {
+        **filters.terms(),
+        "types": None if types is None else _types(types),
+        "per_intervention": per_intervention,
+        "lists": lists,
+    }
     what = "gap map intervention cells" if per_intervention else "gap map cells"
-    return _select(query, parameters, what=what)
+    return _select("gap_map_cells", terms, what=what)
 
 
 def _interventions(types: Iterable[str]) -> dict[str, list[Intervention]]:
@@ -370,9 +236,7 @@ def _interventions(types: Iterable[str]) -> dict[str, list[Intervention]]:
     by_type: dict[str, list[Intervention]] = {t: [] for t in TYPES}
     if not wanted:
         return by_type
-    rows = _select(
-        _INTERVENTIONS.format(restrict=_restrict(wanted)), {}, what="gap map interventions"
-    )
+    rows = _select("gap_map_interventions", {"types": _types(wanted)}, what="gap map interventions")
     found = [Intervention(r["intervention"], code(r["type"]), str(r["label"] or "")) for r in rows]
     seen: set[Intervention] = set()  # (a list lookup was quadratic: ~3,000 a type at 5M)
     for item in sorted(found, key=lambda i: (i.label or code(i.iri)).lower()):
@@ -402,7 +266,7 @@ def intervention_counts() -> dict[str, int]:
 
     def compute() -> dict[str, int]:
         counts = dict.fromkeys(TYPES, 0)
-        for row in _select(_INTERVENTION_COUNTS, {}, what="gap map interventions"):
+        for row in _select("gap_map_intervention_counts", {}, what="gap map interventions"):
             if code(row["type"]) in counts:
                 counts[code(row["type"])] = int(row["n"])
         return counts
@@ -507,20 +371,16 @@ def cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:
 
 
 def _cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:
-    _, placed, parameters = _patterns(gap.filters, [cell.type])
+    terms: dict[str, Given] = {**gap.filters.terms(), "types": _types([cell.type])}
     if cell.intervention:
         found = gap.intervention(cell)
         if found is None:
             return [], 0
-        bound = 'FILTER(?intervention = wwfn:param("intervention"))'
-        parameters["intervention"] = URIRef(found.iri)
-    else:
-        bound = ""
-    parameters["outcome"] = URIRef(concept("outcome", cell.outcome))
-    parameters["dimension"] = URIRef(concept("emmie-dimension", cell.dimension))
-    query = _CELL_ITEMS.format(placed=placed, bound=bound)
+        terms["intervention"] = URIRef(found.iri)
+    terms["outcome"] = URIRef(concept("outcome", cell.outcome))
+    terms["dimension"] = URIRef(concept("emmie-dimension", cell.dimension))
     studies: dict[str, dict[str, Any]] = {}
-    for row in _select(query, parameters, what="gap map cell"):
+    for row in _select("gap_map_cell_items", terms, what="gap map cell"):
         study = studies.setdefault(row["study"], {"iri": row["study"], "label": "", "records": {}})
         if row["study_label"] and not study["label"]:
             study["label"] = str(row["study_label"])

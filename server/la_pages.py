@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template
 
 from whatworks.analysis.area_analysis import CAVEAT, OUTCOMES, QUERY, analyse_rows
-from whatworks.core.catalogue import get
+from whatworks.core.catalogue import get, internal
 
 from .negotiation import HTML_ONLY, offers
 from .page_data import dataset_version, select
@@ -22,18 +22,6 @@ blueprint = Blueprint("local_authorities", __name__)
 
 YEARS = list(range(2012, 2018))
 TREND = "looked_after_trend_by_region"
-COUNTS = """
-SELECT ?area ?year ?count WHERE {
-  ?o qb:measureType emmie:childrenLookedAfter ; emmie:refArea ?area ; emmie:refYear ?year .
-  OPTIONAL { ?o emmie:childrenLookedAfter ?count }
-}
-"""
-RATES = """
-SELECT ?area ?year ?rate WHERE {
-  ?o emmie:lookedAfterRateOfficial ?rate ; emmie:refArea ?area ; emmie:refYear ?year .
-  FILTER(?year IN (2015, 2017))
-}
-"""
 
 
 def _text(value: Any) -> str:
@@ -41,7 +29,7 @@ def _text(value: Any) -> str:
 
 
 def _association_rows() -> list[dict[str, Any]]:
-    rows = select(QUERY, what="area analysis")
+    rows = select(internal(QUERY).text, what="area analysis")
     analysis = analyse_rows([{k: _text(v) for k, v in r.items() if v is not None} for r in rows])
     return [
         {
@@ -62,10 +50,10 @@ def local_authorities() -> Response:
     named = get(TREND)
     trend = select(named.text, named.bindings({"level": "all"}), what=TREND)
     counts: dict[str, dict[int, int | None]] = {}
-    for row in select(COUNTS, what="counts by year"):
+    for row in select(internal("la_counts_by_year").text, what="counts by year"):
         counts.setdefault(str(row["area"]), {})[int(row["year"])] = row["count"]
     rates: dict[str, dict[int, float]] = {}
-    for row in select(RATES, what="official rates"):
+    for row in select(internal("la_official_rates").text, what="official rates"):
         rates.setdefault(str(row["area"]), {})[int(row["year"])] = float(row["rate"])
 
     regions = [r for r in trend if r["level"] in ("england", "region")]

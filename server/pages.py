@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template
 
+from whatworks.core.catalogue import internal
+
 from .gap_map import Filters, coverage
 from .gap_map_pages import coverage_view
 from .negotiation import HTML_ONLY, offers
@@ -23,14 +25,6 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 
-COUNTS = """
-SELECT ?class (COUNT(DISTINCT ?item) AS ?n) WHERE {
-  VALUES ?class { emmie:Study emmie:Intervention emmie:Finding emmie:EmmieCoding
-                  emmie:Mechanism emmie:Moderator emmie:ImplementationFactor
-                  emmie:EconomicEvidence emmie:PooledEstimate emmie:Work }
-  ?item a ?class .
-} GROUP BY ?class
-"""
 COUNT_NAMES = {
     "Study": "studies",
     "Intervention": "interventions",
@@ -43,16 +37,16 @@ COUNT_NAMES = {
     "PooledEstimate": "pooled estimates",
     "Work": "works (publications)",
 }
-EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
 
 @blueprint.get("/")
 @offers(HTML_ONLY)
 def home() -> Response:
-    rows = select(COUNTS, what="counts")
+    rows = select(internal("home_counts").text, what="counts")
     counts = {str(r["class"]).rsplit("#", 1)[-1]: r["n"] for r in rows}
+    everything = internal("everything").text.strip()
     downloads = [
-        (name, "/sparql?" + urlencode({"query": EVERYTHING, "format": fmt}))
+        (name, "/sparql?" + urlencode({"query": everything, "format": fmt}))
         for name, fmt in (("Turtle", "turtle"), ("N-Triples", "ntriples"), ("JSON-LD", "jsonld"))
     ]
     html = render_template(

@@ -10,11 +10,11 @@ has a URL of its own (``.ttl``, ``.jsonld``, ``.nt``, ``.rdf``, ``.html``), name
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
 from flask import Blueprint, Response, render_template, request
 from rdflib import Graph, URIRef
 
+from whatworks.core.catalogue import internal
 from whatworks.core.formats import HTML, JSON_LD, media_format, serialize_graph
 from whatworks.core.namespaces import ID, PREFIXES
 
@@ -31,7 +31,7 @@ RDF_TYPES = RESOURCE.media[1:]
 
 @cache
 def _describe_query() -> str:
-    return files("whatworks.server").joinpath("describe.rq").read_text("utf-8")
+    return internal("describe").text
 
 
 def _graph(path: str) -> Graph:

@@ -636,24 +636,18 @@ def template(fmt: str, out: Path) -> None:
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
     """Counts per class and per named graph."""
-    from whatworks.core.namespaces import sparql_prologue
+    from whatworks.core.catalogue import internal
 
     try:
         store = obj.open(read_only=True)
         try:
             classes = [
                 (str(r["c"]), int(str(r["n"])))
-                for r in store.select(
-                    sparql_prologue() + "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } "
-                    "GROUP BY ?c ORDER BY DESC(?n) ?c"
-                )
+                for r in store.select(internal("cli_class_counts").sparql())
             ]
             graphs = [
                 (str(r["g"]), int(str(r["n"])))
-                for r in store.select(
-                    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g "
-                    "ORDER BY ?g"
-                )
+                for r in store.select(internal("cli_graph_sizes").sparql())
             ]
             version = store.dataset_version()
             location = store.location

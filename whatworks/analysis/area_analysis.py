@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import statsmodels.api as sm
 
-from whatworks.core.namespaces import sparql_prologue
+from whatworks.core.catalogue import internal
 from whatworks.core.store import Store
 
 CAVEAT = (
@@ -42,18 +42,9 @@ OUTCOMES = {
     "count_percent_change_2012_2017": "percentage change in the count at 31 March, 2012 to 2017",
 }
 
-QUERY = """
-SELECT ?la ?rate_2015 ?rate_2017 ?count_2012 ?count_2017 ?judgement ?imd ?innovation WHERE {
-  ?la a emmie:LocalAuthority .
-  OPTIONAL { ?o1 emmie:refArea ?la ; emmie:refYear 2015 ; emmie:lookedAfterRateOfficial ?rate_2015 }
-  OPTIONAL { ?o2 emmie:refArea ?la ; emmie:refYear 2017 ; emmie:lookedAfterRateOfficial ?rate_2017 }
-  OPTIONAL { ?o3 emmie:refArea ?la ; emmie:refYear 2012 ; emmie:childrenLookedAfter ?count_2012 }
-  OPTIONAL { ?o4 emmie:refArea ?la ; emmie:refYear 2017 ; emmie:childrenLookedAfter ?count_2017 }
-  OPTIONAL { ?i emmie:inspectedAuthority ?la ; emmie:ofstedJudgement ?judgement }
-  OPTIONAL { ?o5 emmie:refArea ?la ; emmie:imdAverageScore ?imd }
-  BIND(EXISTS { ?p emmie:participant ?la ; emmie:successorProgramme false } AS ?innovation)
-}
-"""
+#: The internal query of the authorities' factors and outcomes
+#: (``queries/internal/area_factors.rq``).
+QUERY = "area_factors"
 
 _JUDGEMENTS = ("outstanding", "requires_improvement", "inadequate")  # reference: good
 
@@ -84,7 +75,7 @@ class AreaAnalysis:
 def _rows(store: Store) -> list[dict[str, str]]:
     return [
         {k: str(v) for k, v in row.items() if v is not None}
-        for row in store.select(sparql_prologue() + QUERY)
+        for row in store.select(internal(QUERY).sparql())
     ]
 
 

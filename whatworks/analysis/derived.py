@@ -35,6 +35,7 @@ from whatworks.analysis.meta_analysis import (
     PooledResult,
     pool,
 )
+from whatworks.core.catalogue import Given, internal
 from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import GRAPH, ID, OBO, concept
 from whatworks.core.store import Store, Triple
@@ -74,70 +75,6 @@ FAMILY_STATISTIC: dict[str, str] = {
     "RD": "risk_difference",
 }
 
-_PREFIXES = """
-PREFIX emmie: <https://w3id.org/whatworks/emmie#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-"""
-
-FINDINGS_QUERY = (
-    _PREFIXES
-    + """
-SELECT ?finding ?study ?intervention ?outcome ?statistic ?value ?se ?lower ?upper ?level
-       ?study_label ?intervention_label
-WHERE {
-  #VALUES#
-  ?finding a emmie:Finding ;
-      emmie:aboutIntervention ?intervention ;
-      emmie:outcome ?outcome ;
-      emmie:fromStudy ?study ;
-      emmie:effectEstimate ?estimate .
-  ?estimate emmie:statistic ?statistic ;
-      emmie:value ?value .
-  # A proxy (maltreatment re-reports standing in for entry to care) measures something
-  # else: it is never pooled with measures of care itself.
-  FILTER NOT EXISTS { ?finding emmie:outcomeMeasure/emmie:isProxy true }
-  OPTIONAL { ?estimate emmie:standardError ?se }
-  OPTIONAL { ?estimate emmie:ciLower ?lower }
-  OPTIONAL { ?estimate emmie:ciUpper ?upper }
-  OPTIONAL { ?estimate emmie:ciLevel ?level }
-  OPTIONAL { ?study rdfs:label ?study_label }
-  OPTIONAL { ?intervention rdfs:label ?intervention_label }
-}
-"""
-)
-
-_DIMENSION = "https://w3id.org/whatworks/concept/emmie-dimension/"
-
-EVIDENCE_QUERY = (
-    _PREFIXES
-    + f"""
-SELECT ?item ?study ?intervention ?outcome ?dimension ?level ?intervention_label
-WHERE {{
-  #VALUES#
-  {{
-    #ITEMS#
-    ?item a emmie:EmmieCoding ;
-        emmie:dimension ?dimension .
-    OPTIONAL {{ ?item emmie:qualityLevel ?level }}
-  }}
-  UNION {{ #ITEMS# ?item a emmie:Finding . BIND(<{_DIMENSION}effect> AS ?dimension) }}
-  UNION {{ #ITEMS# ?item a emmie:Mechanism . BIND(<{_DIMENSION}mechanism> AS ?dimension) }}
-  UNION {{ #ITEMS# ?item a emmie:CMOConfiguration . BIND(<{_DIMENSION}mechanism> AS ?dimension) }}
-  UNION {{ #ITEMS# ?item a emmie:Moderator . BIND(<{_DIMENSION}moderators> AS ?dimension) }}
-  UNION {{
-    #ITEMS#
-    ?item a emmie:ImplementationFactor .
-    BIND(<{_DIMENSION}implementation> AS ?dimension)
-  }}
-  UNION {{ #ITEMS# ?item a emmie:EconomicEvidence . BIND(<{_DIMENSION}economic> AS ?dimension) }}
-  ?item emmie:aboutIntervention ?intervention ;
-      emmie:fromStudy ?study .
-  OPTIONAL {{ ?item emmie:outcome ?outcome }}
-  OPTIONAL {{ ?intervention rdfs:label ?intervention_label }}
-}}
-"""
-)
-
 
 @dataclass(frozen=True)
 class PoolingGroup:
@@ -175,33 +112,37 @@ def derive(
     triples: set[Triple] = set()
     for group in pooling_groups(store, interventions=interventions):
         triples.update(_pooled_triples(group, when))
-    rows = store.select(_restricted(EVIDENCE_QUERY, interventions))
+    rows = _select(store, "derived_evidence", _evidence_restriction(interventions))
     triples.update(_rating_triples(rows, when))
     return sorted(triples)
 
 
-def _restricted(query: str, interventions: Collection[URIRef] | None) -> str:
-    """``query`` for ``interventions`` only (all, if None): ``#VALUES#`` becomes
-    ``VALUES ?intervention``.
+def _select(
+    store: Store, query: str, terms: Mapping[str, Given] | None = None
+) -> list[dict[str, Node]]:
+    """Rows of the internal query ``query`` for ``terms``."""
+    prepared = internal(query).prepare(terms)
+    return store.select(prepared.sparql(), parameters=prepared.parameters)
 
-    A query with a ``UNION`` marks its branches ``#ITEMS#``. For a few interventions
-    each branch is given the items about them instead of the ``VALUES``: Oxigraph 0.5
+
+def _evidence_restriction(interventions: Collection[URIRef] | None) -> dict[str, Given]:
+    """The parameters of ``derived_evidence`` for ``interventions`` only (all, if None).
+
+    For a few interventions each branch of its ``UNION`` is given the items about them
+    (``branch_interventions``) instead of one ``VALUES`` before it: Oxigraph 0.5
     evaluates a ``UNION`` whole before joining it with what restricts it (0.15 s at 1M
     triples for any number of interventions; restricted in each branch, 4 ms for 3 and
-    0.035 s for 30, but 0.13 s for 60 and more than the whole beyond 100). The query
-    joins ``?item emmie:aboutIntervention ?intervention`` outside the ``UNION`` too, so
-    the rows are the same either way.
+    0.035 s for 30, but 0.13 s for 60 and more than the whole beyond 100).
     """
     if interventions is None:
-        return query.replace("#VALUES#", "").replace("#ITEMS#", "")
-    values = f"VALUES ?intervention {{ {' '.join(f'<{i}>' for i in sorted(interventions))} }}"
-    if "#ITEMS#" in query and len(interventions) <= _RESTRICT_BRANCHES_UP_TO:
-        items = f"{values} ?item emmie:aboutIntervention ?intervention ."
-        return query.replace("#VALUES#", "").replace("#ITEMS#", items)
-    return query.replace("#VALUES#", values).replace("#ITEMS#", "")
+        return {}
+    ordered = sorted(interventions)
+    if len(ordered) <= _RESTRICT_BRANCHES_UP_TO:
+        return {"branch_interventions": ordered}
+    return {"interventions": ordered}
 
 
-#: See :func:`_restricted`.
+#: See :func:`_evidence_restriction`.
 _RESTRICT_BRANCHES_UP_TO = 30
 
 
@@ -226,7 +167,8 @@ def pooling_groups(
     )
     labels: dict[URIRef, str] = {}
     seen: set[URIRef] = set()
-    for row in store.select(_restricted(FINDINGS_QUERY, interventions)):
+    restriction = None if interventions is None else sorted(interventions)
+    for row in _select(store, "derived_findings", {"interventions": restriction}):
         finding, statistic = row["finding"], row["statistic"]
         intervention, outcome, study = row["intervention"], row["outcome"], row["study"]
         if not all(
@@ -517,13 +459,7 @@ _GENERATED_BY = PROV.wasGeneratedBy
 #: about, and those of every node linking to it. Derived results read, from an evidence
 #: item, the item itself and nodes one link away (its estimate, outcome measure, study and
 #: intervention), so a change to any node reaches its results through one link back.
-_AFFECTED_QUERIES = tuple(
-    _PREFIXES + f"SELECT DISTINCT ?i WHERE {{ VALUES ?n {{ %s }} {pattern} }}"
-    for pattern in (
-        "?n emmie:aboutIntervention ?i",
-        "?x ?p ?n . ?x emmie:aboutIntervention ?i",
-    )
-)  # two queries: as one UNION, Oxigraph 0.5 takes ~1000 times longer at 1M triples
+_AFFECTED_QUERIES = ("derived_affected_directly", "derived_affected_by_link")
 
 
 def affected_interventions(store: Store, nodes: Iterable[URIRef]) -> set[URIRef]:
@@ -535,9 +471,9 @@ def affected_interventions(store: Store, nodes: Iterable[URIRef]) -> set[URIRef]
     found: set[URIRef] = set()
     ordered = sorted(set(nodes))
     for start in range(0, len(ordered), 500):
-        chunk = " ".join(f"<{n}>" for n in ordered[start : start + 500])
+        chunk = ordered[start : start + 500]
         for query in _AFFECTED_QUERIES:
-            for row in store.select(query % chunk):
+            for row in _select(store, query, {"nodes": chunk}):
                 intervention = row.get("i")
                 if isinstance(intervention, URIRef):
                     found.add(intervention)
@@ -644,25 +580,17 @@ def _stored_about(store: Store, interventions: Collection[URIRef]) -> set[Triple
     out: set[Triple] = set()
     ordered = sorted(interventions)
     for start in range(0, len(ordered), 500):
-        values = " ".join(f"<{i}>" for i in ordered[start : start + 500])
-        for row in store.select(
-            f"SELECT ?s ?p ?o WHERE {{ GRAPH <{DERIVED_GRAPH}> {{ VALUES ?i {{ {values} }} "
-            f"?s <{EMMIE.aboutIntervention}> ?i . ?s ?p ?o }} }}"
-        ):
+        chunk = ordered[start : start + 500]
+        for row in _select(store, "derived_stored_about", {"interventions": chunk}):
             out.add((row["s"], row["p"], row["o"]))
     return out
 
 
 def _stored_subject(store: Store, subject: Node) -> Iterable[Triple]:
-    for row in store.select(
-        f"SELECT ?p ?o WHERE {{ GRAPH <{DERIVED_GRAPH}> {{ <{subject}> ?p ?o }} }}"
-    ):
+    for row in _select(store, "derived_stored_subject", {"subject": subject}):
         yield (subject, row["p"], row["o"])
 
 
 def _user_count(store: Store, activity: Node) -> int:
-    rows = store.select(
-        f"SELECT (COUNT(?s) AS ?n) WHERE {{ GRAPH <{DERIVED_GRAPH}> "
-        f"{{ ?s <{_GENERATED_BY}> <{activity}> }} }}"
-    )
+    rows = _select(store, "derived_activity_users", {"activity": activity})
     return int(str(rows[0]["n"])) if rows else 0

@@ -20,12 +20,29 @@ drops the ``BIND`` when ``x`` was not given (and has no ``default``), leaving ``
 unbound — so optional filters read ``FILTER(!BOUND(?x) || ...)``. Values outside their
 type or allowed set are refused with the allowed values listed. (pyoxigraph's own
 substitutions join on the result, so filters could not see them.)
+
+The internal queries (pages, derived results, release statistics, ingest checks, CLI
+helpers: ``queries/internal/*.rq``, :func:`internal`) are read by the same :func:`parse`
+and bound by :meth:`NamedQuery.prepare`, with typed terms from Python. They are not part of
+the catalogue, which is public. Three more forms serve them, each written by this loader
+from terms or from files, never from text given at run time:
+
+- a parameter with ``many: true`` is a list of terms, read as ``VALUES ?x {
+  wwfn:param("x") }``: the loader writes the terms there (each by the RDF serializer), or
+  drops the whole ``VALUES`` when the parameter is not given, as the store drops a
+  ``BIND`` (so an optional restriction costs nothing when absent); read as ``IN
+  (wwfn:param("x"))``, the terms are written there, separated by commas;
+- a line ending ``#@ if a or b`` is kept only when one of those parameters is given (an
+  optional restriction or column; a ``boolean`` parameter given as ``True``);
+- a line ``#@ include name`` stands for the body of ``queries/internal/name.rq`` (a shared
+  part of several queries, such as the gap map's placement rule).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -38,10 +55,25 @@ from rdflib.term import Node
 
 from whatworks.core.errors import WhatworksError
 from whatworks.core.namespaces import concept, sparql_prologue
+from whatworks.core.store import to_ox
 from whatworks.core.vocab import SCHEMES
 
 PARAM_TYPES = ("concept", "iri", "integer", "boolean", "enum", "string")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: ``#@ include name`` on a line of its own (see the module's documentation).
+_INCLUDE = re.compile(r"^\s*#@\s*include\s+(?P<name>[a-z][a-z0-9_]*)\s*$")
+#: A trailing ``#@ if a or b`` (see the module's documentation).
+_CONDITION = re.compile(r"\s*#@\s*if\s+(?P<names>[a-z][a-z0-9_]*(?:\s+or\s+[a-z][a-z0-9_]*)*)\s*$")
+#: ``VALUES ?x { wwfn:param("x") }``: where a list parameter's terms go.
+_VALUES_PARAM = re.compile(
+    r'VALUES\s+\?\w+\s*\{\s*wwfn:param\(\s*"(?P<name>[a-z][a-z0-9_]*)"\s*\)\s*\}'
+)
+#: ``IN (wwfn:param("x"))``: a list parameter read by ``IN`` or ``NOT IN``.
+_IN_PARAM = re.compile(r'\bIN\s*\(\s*wwfn:param\(\s*"(?P<name>[a-z][a-z0-9_]*)"\s*\)\s*\)')
+
+#: What Python gives :meth:`NamedQuery.prepare` for one parameter: a term, a list of terms
+#: (``many``), True/False (a ``#@ if`` switch), or None (not given).
+Given = Node | Iterable[Node] | bool | None
 
 
 class CatalogueError(WhatworksError):
@@ -76,6 +108,8 @@ class Parameter:
     values: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    #: A list of terms, written as a ``VALUES`` block (internal queries only).
+    many: bool = False
 
     def allowed(self) -> list[str]:
         if self.type == "concept":
@@ -176,6 +210,76 @@ class NamedQuery:
         """The query with the project's prefixes before it."""
         return sparql_prologue() + self.text
 
+    def prepare(self, terms: Mapping[str, Given] | None = None) -> PreparedQuery:
+        """The query for ``terms`` (typed values from Python, by parameter name), and the
+        parameters the store binds (:func:`whatworks.core.store.bind_parameters`).
+
+        Lines whose ``#@ if`` names no given parameter are left out; a ``many`` parameter's
+        terms are written into its ``VALUES`` block (left out when not given).
+
+        :raises BadParameter: an unknown parameter, a missing required one, or a value of
+            the wrong kind (a list for a single term or the reverse).
+        """
+        known = {p.name: p for p in self.params}
+        given: dict[str, Node | list[Node] | bool] = {}
+        for name, value in (terms or {}).items():
+            if name not in known:
+                raise BadParameter(
+                    f"unknown parameter {name!r} of {self.name}; parameters: "
+                    + (", ".join(known) or "none"),
+                    parameter=name,
+                    allowed=list(known),
+                )
+            if value is None or value is False:
+                continue
+            if known[name].many:
+                if isinstance(value, Node | bool | str):
+                    raise BadParameter(f"{name} takes a list of terms", parameter=name)
+                items = list(value)
+                if not all(isinstance(term, Node) for term in items):
+                    raise BadParameter(f"{name} takes a list of terms", parameter=name)
+                given[name] = items
+            elif isinstance(value, Node | bool):
+                given[name] = value
+            else:
+                raise BadParameter(f"{name} takes one term", parameter=name)
+        for param in self.params:
+            if param.required and param.name not in given:
+                raise BadParameter(f"{param.name} is required", parameter=param.name)
+        kept = []
+        for line in self.text.splitlines():
+            condition = _CONDITION.search(line)
+            if condition is None:
+                kept.append(line)
+            elif (set(condition.group("names").split()) - {"or"}) & given.keys():
+                kept.append(line[: condition.start()])
+
+        def values(match: re.Match[str]) -> str:
+            found = given.get(match.group("name"))
+            if not isinstance(found, list):
+                return ""  # not given: no restriction, as a missing BIND
+            written = " ".join(str(to_ox(term)) for term in found)
+            head, _, _ = match.group(0).partition("{")
+            return f"{head}{{ {written} }}"
+
+        def members(match: re.Match[str]) -> str:
+            found = given.get(match.group("name"), [])
+            terms = found if isinstance(found, list) else []
+            return "IN (" + ", ".join(str(to_ox(term)) for term in terms) + ")"
+
+        text = _VALUES_PARAM.sub(values, "\n".join(kept) + "\n")
+        text = _IN_PARAM.sub(members, text)
+        bound = {n: v for n, v in given.items() if isinstance(v, Node)}
+        return PreparedQuery(self.name, text, bound)
+
+    def written_out(self, terms: Mapping[str, Node]) -> str:
+        """The query text with ``terms`` written where they are read, for a person to read
+        and run (the SPARQL editor's examples); parameters not in ``terms`` stay as read."""
+        text = self.text
+        for name, term in terms.items():
+            text = text.replace(f'wwfn:param("{name}")', term.n3())
+        return text
+
     def bindings(self, given: dict[str, str]) -> dict[str, Node]:
         """Typed bindings for ``given`` raw values, defaults filled in.
 
@@ -213,11 +317,36 @@ class NamedQuery:
         return out
 
 
-def parse(text: str, *, name: str, path: str = "") -> NamedQuery:
-    """Read one catalogue file.
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A query ready to run: its text (without prefixes) and the terms the store binds."""
 
-    :raises CatalogueError: missing or malformed front matter, or a bad parameter spec.
+    name: str
+    text: str
+    parameters: dict[str, Node]
+
+    def sparql(self) -> str:
+        """The query with the project's prefixes before it."""
+        return sparql_prologue() + self.text
+
+
+def parse(
+    text: str, *, name: str, path: str = "", include: Callable[[str], str] | None = None
+) -> NamedQuery:
+    """Read one catalogue file; ``include`` gives the body of a part named in a
+    ``#@ include`` line.
+
+    :raises CatalogueError: missing or malformed front matter, a bad parameter spec, or an
+        include without ``include``.
     """
+    text = _expand(text, include, where=path or name)
+    conditions = {
+        word
+        for line in text.splitlines()
+        if (found := _CONDITION.search(line))
+        for word in found.group("names").split()
+        if word != "or"
+    }
     front = "\n".join(
         line[3:] if line.startswith("#+ ") else line[2:]
         for line in text.splitlines()
@@ -246,7 +375,7 @@ def parse(text: str, *, name: str, path: str = "") -> NamedQuery:
             )
         if kind == "enum" and not spec.get("values"):
             raise CatalogueError(f"{path or name}: enum parameter {spec['name']} needs values")
-        if f'wwfn:param("{spec["name"]}")' not in text:
+        if f'wwfn:param("{spec["name"]}")' not in text and spec["name"] not in conditions:
             raise CatalogueError(
                 f"{path or name}: parameter {spec['name']} is never read: "
                 f'the query needs BIND(wwfn:param("{spec["name"]}") AS ?...)'
@@ -262,6 +391,7 @@ def parse(text: str, *, name: str, path: str = "") -> NamedQuery:
                 values=tuple(str(v) for v in spec.get("values") or ()),
                 minimum=spec.get("minimum"),
                 maximum=spec.get("maximum"),
+                many=bool(spec.get("many", False)),
             )
         )
     body = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
@@ -278,21 +408,80 @@ def parse(text: str, *, name: str, path: str = "") -> NamedQuery:
     )
 
 
+def _expand(text: str, include: Callable[[str], str] | None, *, where: str, depth: int = 0) -> str:
+    """``text`` with each ``#@ include`` line replaced by the part it names (expanded too).
+
+    :raises CatalogueError: an include outside the internal queries, or parts that include
+        each other.
+    """
+    if depth > 8:
+        raise CatalogueError(f"{where}: the parts it includes include each other")
+    lines = []
+    for line in text.splitlines():
+        wanted = _INCLUDE.match(line)
+        if wanted is None:
+            lines.append(line)
+        elif include is None:
+            raise CatalogueError(f"{where}: includes are for internal queries")
+        else:
+            part = include(wanted.group("name"))
+            lines.append(_expand(part, include, where=where, depth=depth + 1))
+    return "\n".join(lines)
+
+
 @cache
 def catalogue() -> dict[str, NamedQuery]:
     """Every query of the shipped catalogue, by name (the file name without ``.rq``).
 
     :raises CatalogueError: a file is malformed.
     """
+    return _load("")
+
+
+@cache
+def internal_queries() -> dict[str, NamedQuery]:
+    """Every internal query (``queries/internal/*.rq``), by name.
+
+    :raises CatalogueError: a file is malformed.
+    """
+    folder = files("whatworks.queries").joinpath("internal")
+
+    def include(name: str) -> str:
+        entry = folder.joinpath(f"{name}.rq")
+        if not entry.is_file():
+            raise CatalogueError(f"queries/internal: no part named {name!r} to include")
+        text = entry.read_text(encoding="utf-8")
+        return "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
+
+    return _load("internal", include)
+
+
+def _load(under: str, include: Callable[[str], str] | None = None) -> dict[str, NamedQuery]:
     folder = files("whatworks.queries")
+    if under:
+        folder = folder.joinpath(under)
     found: dict[str, NamedQuery] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
             name = entry.name[:-3]
             found[name] = parse(
-                entry.read_text(encoding="utf-8"), name=name, path=f"queries/{entry.name}"
+                entry.read_text(encoding="utf-8"),
+                name=name,
+                path="/".join(("queries", *([under] if under else []), entry.name)),
+                include=include,
             )
     return found
+
+
+def internal(name: str) -> NamedQuery:
+    """The internal query ``name`` (a bug if there is none: the names are in the code).
+
+    :raises UnknownQuery: no such name.
+    """
+    queries = internal_queries()
+    if name not in queries:
+        raise UnknownQuery(f"no internal query named {name!r}")
+    return queries[name]
 
 
 def get(name: str) -> NamedQuery:

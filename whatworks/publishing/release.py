@@ -33,6 +33,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 from rdflib.term import Node
 
+from whatworks.core.catalogue import Given, internal
 from whatworks.core.config import bundled_statistics
 from whatworks.core.errors import StoreError, WhatworksError
 from whatworks.core.namespaces import DATASET, EMMIE_NS, ID, META_GRAPH, PREFIXES
@@ -162,43 +163,12 @@ class Statistics:
     ogl_graphs: frozenset[str] = field(default_factory=frozenset)
 
 
-_RDF_TYPE = f"<{RDF.type}>"
-Q_VERSION = (
-    f"SELECT ?version ?modified WHERE {{ GRAPH <{META_GRAPH}> {{ <{DATASET}> <{OWL.versionInfo}> "
-    f"?version OPTIONAL {{ <{DATASET}> <{DCTERMS.modified}> ?modified }} }} }}"
-)
-Q_GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-#: Statements per property, and in how many graphs: in one graph they are distinct triples.
-Q_PROPERTIES = (
-    "SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?g) AS ?graphs) "
-    "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?p"
-)
-
-
-def _property_query(prop: str) -> str:
-    """Distinct triples of one property in the union graph: one bounded query per property
-    (not one DISTINCT over the whole store, which would grow with the store)."""
-    return f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?o WHERE {{ ?s <{prop}> ?o }} }}"
-
-
-Q_CLASSES = f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s {_RDF_TYPE} ?c }} GROUP BY ?c"
-Q_DISTINCT = (
-    "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"
-)
-Q_EXAMPLES = (
-    "SELECT ?c (MIN(STR(?s)) AS ?e) WHERE { VALUES ?c { "
-    + " ".join(f"<{c}>" for c in EXAMPLE_CLASSES)
-    + f" }} ?s {_RDF_TYPE} ?c FILTER(isIRI(?s)) }} GROUP BY ?c"
-)
-
-
-def _ogl_query(hashes: list[str]) -> str:
-    values = " ".join(json.dumps(h) for h in hashes)
-    return (
-        f"SELECT DISTINCT ?g WHERE {{ VALUES ?sha {{ {values} }} ?f <{EMMIE_NS.sha256}> ?sha . "
-        f"GRAPH ?pg {{ ?g <http://www.w3.org/ns/prov#wasDerivedFrom> ?f }} "
-        f'FILTER(STR(?pg) = CONCAT(STR(?g), "/provenance")) }}'
-    )
+def _query(name: str, terms: Mapping[str, Given] | None = None) -> str:
+    """The text of the internal query ``name``, its terms written in by the loader (a
+    :data:`Select` takes text only, so the statistics' queries take lists of terms)."""
+    prepared = internal(name).prepare(terms)
+    assert not prepared.parameters, f"{name}: a Select cannot bind {list(prepared.parameters)}"
+    return prepared.sparql()
 
 
 @cache
@@ -224,25 +194,30 @@ def statistics(select: Select) -> Statistics:
     """
     version: str | None = None
     modified: Literal | None = None
-    for row in select(Q_VERSION):
+    for row in select(_query("release_version")):
         version = str(row["version"])
         found = row.get("modified")
         modified = found if isinstance(found, Literal) else None
-    graphs = {str(r["g"]): _count(r, "n") for r in select(Q_GRAPHS) if "g" in r}
+    graphs = {str(r["g"]): _count(r, "n") for r in select(_query("graph_sizes")) if "g" in r}
     properties: dict[str, int] = {}
-    for row in select(Q_PROPERTIES):
+    for row in select(_query("release_properties")):
         if isinstance(row.get("p"), URIRef):
             prop = str(row["p"])
             properties[prop] = _count(row, "n")
             if _count(row, "graphs") > 1:  # the same triple may be in several graphs
-                properties[prop] = sum(_count(r, "n") for r in select(_property_query(prop)))
+                triples = _query("release_property_triples", {"property": [row["p"]]})
+                properties[prop] = sum(_count(r, "n") for r in select(triples))
     classes = {
-        str(r["c"]): _count(r, "n") for r in select(Q_CLASSES) if isinstance(r.get("c"), URIRef)
+        str(r["c"]): _count(r, "n")
+        for r in select(_query("release_classes"))
+        if isinstance(r.get("c"), URIRef)
     }
-    distinct = select(Q_DISTINCT)
-    examples = tuple(sorted(str(r["e"]) for r in select(Q_EXAMPLES) if "e" in r))
-    hashes = list(official_statistics_hashes())
-    ogl = frozenset(str(r["g"]) for r in select(_ogl_query(hashes))) if hashes else frozenset()
+    distinct = select(_query("release_distinct"))
+    examples_query = _query("release_examples", {"classes": EXAMPLE_CLASSES})
+    examples = tuple(sorted(str(r["e"]) for r in select(examples_query) if "e" in r))
+    hashes = [Literal(h) for h in official_statistics_hashes()]
+    ogl_query = _query("release_ogl_graphs", {"hashes": hashes}) if hashes else ""
+    ogl = frozenset(str(r["g"]) for r in select(ogl_query)) if hashes else frozenset()
     return Statistics(
         version=version,
         modified=modified,
