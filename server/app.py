@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     """Every route of the server, registered here and nowhere else: one blueprint a concern."""
     from . import (
         api,
+        api_docs_pages,
         editor_pages,
         explore_pages,
         gap_map_pages,
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     for module in (
         sparql_protocol,
         api,
+        api_docs_pages,
         editor_pages,
         explore_pages,
         gap_map_pages,

@@ -4,11 +4,12 @@ suffixes, or ``?format=``) gets the ontology itself."""
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from importlib.resources import files
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, render_template, url_for
 
 from .page_data import ontology
 from .resource_pages import RDF_FORMATS, SUFFIXES, choose_media, serialize
@@ -29,6 +30,14 @@ def _documentation() -> str:
         return str(OntPub(ontology=_source()).make_html())
 
 
+def _with_site_header(html: str) -> str:
+    """pyLODE's page with the site's header and nav at its top, so it leads on like the others."""
+    style = f'<link rel="stylesheet" href="{url_for("pages.static", filename="whatworks.css")}">'
+    header = render_template("_site_header.html")
+    html = html.replace("</head>", style + "\n</head>", 1)
+    return re.sub(r"<body[^>]*>", lambda m: m.group(0) + "\n" + header, html, count=1)
+
+
 @blueprint.get("/ontology")
 @blueprint.get("/ontology<any('.html', '.ttl', '.jsonld', '.nt', '.rdf'):suffix>")
 def ontology_page(suffix: str = "") -> Response:
@@ -40,7 +49,7 @@ def ontology_page(suffix: str = "") -> Response:
         ),
     }
     if media == "text/html":
-        return Response(_documentation(), mimetype="text/html", headers=headers)
+        return Response(_with_site_header(_documentation()), mimetype="text/html", headers=headers)
     turtle = media == "text/turtle"
     body = _source().encode("utf-8") if turtle else serialize(ontology(), media)
     return Response(body, content_type=f"{media}; charset=utf-8", headers=headers)
