@@ -98,3 +98,15 @@ def _alias(media: str, graph: bool) -> str | None:
     if pair is None:
         return None
     return pair[1] if graph else pair[0]
+
+
+def prefers_html(accept: MIMEAccept, over: tuple[str, ...] = ("application/json",)) -> bool:
+    """Whether ``accept`` ranks HTML strictly above every type in ``over``: a browser's
+    ``text/html, ..., */*;q=0.8`` does; ``*/*``, no ``Accept`` and ``application/json`` do
+    not, so scripts keep the machine-readable answer."""
+    html = accept.quality("text/html")
+    return html > 0 and all(html > accept.quality(media) for media in over)
+
+
+#: Every type (aliases included) that asks for RDF: what HTML must beat at ``/sparql``.
+RDF_WANTED = GRAPHS + tuple(alias for alias, pair in ALIASES.items() if pair[1])
