@@ -261,3 +261,29 @@ def test_500_page_says_nothing_of_the_internals(
     data = client.get("/boom", headers={"Accept": "application/json"})
     assert data.status_code == 500 and data.get_json()["error"]["status"] == 500
     assert "secret" not in data.get_data(as_text=True)
+
+
+# --- the SPARQL editor's page -------------------------------------------------------
+
+
+def test_editor_examples_have_no_prefix_lines_and_the_page_has_the_prefixes(
+    live_server: LiveServer,
+) -> None:
+    from whatworks.core.namespaces import ID, PREFIXES
+
+    status, _, body = fetch(live_server, "/sparql-editor", accept=BROWSER)
+    assert status == 200
+    html = body.decode()
+    examples = json.loads(
+        re.search(r'<script type="application/json" id="examples">(.*?)</script>', html, re.S)
+        .group(1)  # type: ignore[union-attr]
+        .replace("<\\/", "</")
+    )
+    assert len(examples) >= 10
+    for example in examples:
+        assert "PREFIX" not in example["query"], example["name"]
+    prefixes = re.search(r'id="prefixes">(.*?)</script>', html, re.S)
+    assert prefixes and json.loads(prefixes.group(1)) == PREFIXES
+    assert f'data-id-base="{ID}"' in html
+    # every input of the page itself has a label
+    assert '<label for="example">' in html and '<select id="example">' in html
