@@ -27,7 +27,7 @@ from whatworks.core.catalogue import (
     get,
 )
 
-from .errors import ApiError
+from .api_error import ApiError
 from .execution import run_bounded
 from .negotiation import API, JSON_ONLY, choose, offers
 from .query_worker import (

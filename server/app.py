@@ -17,6 +17,7 @@ from whatworks.core.config import is_remote
 from whatworks.core.errors import StoreError
 
 from . import errors
+from .api_error import ApiError
 from .negotiation import JSON_ONLY, offers
 from .query_worker import QueryPool, version_marker
 from .settings import Settings
@@ -115,14 +116,14 @@ def _check_query_string(raw: bytes) -> None:
     """Refuse a query string that is not UTF-8 once unescaped, on every route: Werkzeug
     would read it with replacement characters and answer as if the text were different.
 
-    :raises errors.ApiError: 400, naming the byte.
+    :raises ApiError: 400, naming the byte.
     """
     if not raw:
         return
     try:
         unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise errors.ApiError(
+        raise ApiError(
             400, f"the query string is not valid UTF-8 (byte {exc.start} once unescaped)"
         ) from exc
 
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     """Every route of the server, registered here and nowhere else: one blueprint a concern."""
     from . import (
         api,
+        api_docs_pages,
         editor_pages,
         explore_pages,
         gap_map_pages,
@@ -150,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     for module in (
         sparql_protocol,
         api,
+        api_docs_pages,
         editor_pages,
         explore_pages,
         gap_map_pages,

@@ -1,6 +1,9 @@
 """``/sparql-editor``: YASGUI, installed from the npm registry (``package.json``, ``npm ci``)
 and served from ``node_modules`` by this server, pointed at ``/sparql``. The catalogue's
-queries are its examples, with the project's prefixes written out.
+queries are its examples, shown without PREFIX lines: the editor knows the project's
+prefixes (:data:`whatworks.core.namespaces.PREFIXES`, handed to the page once) and declares
+those a query uses but does not declare when it sends it, so ``/sparql`` always receives a
+complete query.
 
 In an example, a parameter the query needs (or one with a default) is written in as an
 example value, so the query runs as it stands; optional filters stay
@@ -18,9 +21,9 @@ from flask import Blueprint, Response, render_template, send_from_directory
 from rdflib.term import Node
 
 from whatworks.core.catalogue import NamedQuery, catalogue
-from whatworks.core.namespaces import PREFIXES, sparql_prologue
+from whatworks.core.namespaces import ID, PREFIXES
 
-from .errors import ApiError
+from .api_error import ApiError
 from .negotiation import FILES, HTML_ONLY, offers
 
 blueprint = Blueprint("editor", __name__)
@@ -57,7 +60,7 @@ def example_text(named: NamedQuery) -> str:
     head = f"# {named.summary}\n# From queries/{named.name}.rq; parameters: " + (
         ", ".join(p.name for p in named.params) or "none"
     )
-    return head + "\n" + sparql_prologue() + text
+    return head + "\n" + text  # no PREFIX lines: the editor declares the project's prefixes
 
 
 @blueprint.get("/sparql-editor")
@@ -71,6 +74,7 @@ def editor() -> Response:
         "sparql_editor.html",
         examples=json.dumps(examples).replace("</", "<\\/"),
         prefixes=json.dumps(PREFIXES),
+        id_base=str(ID),
         installed=(yasgui_build() / "yasgui.min.js").exists(),
     )
     return Response(html, mimetype="text/html")

@@ -10,7 +10,7 @@ import logging
 
 from flask import current_app
 
-from .errors import ApiError
+from .api_error import ApiError
 from .query_worker import Answer, Job, QueryBusy, QueryFailed, QueryTimeout
 
 log = logging.getLogger("whatworks.server")

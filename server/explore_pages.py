@@ -15,7 +15,7 @@ from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.formats import JSON
 from whatworks.core.namespaces import concept
 
-from .errors import ApiError
+from .api_error import ApiError
 from .negotiation import PAGE, choose, offers
 from .page_data import label, run_catalogue
 from .resource_views import local_href

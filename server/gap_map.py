@@ -40,7 +40,7 @@ from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
-from .errors import ApiError
+from .api_error import ApiError
 from .page_data import code, dataset_version, select
 from .version_cache import CacheBusy, VersionCache
 

@@ -17,7 +17,7 @@ from whatworks.core.formats import CSV, HTML
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
-from .errors import ApiError
+from .api_error import ApiError
 from .gap_map import (
     OUTCOMES,
     TYPES,

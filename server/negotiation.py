@@ -11,7 +11,7 @@ structure tests read). The media types themselves, their names, suffixes and ali
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -37,7 +37,7 @@ from whatworks.core.formats import (
     media_format,
 )
 
-from .errors import ApiError
+from .api_error import ApiError
 
 #: The SPARQL endpoint's refusal (W3C protocol clients read it).
 _NONE_SERVED = "none of the requested formats can be served; available: {media}"
@@ -202,3 +202,18 @@ FILES = Offer((), fixed=True)
 def prefers_html() -> bool:
     """Whether the client prefers HTML to JSON (browsers do; scripts asking for JSON not)."""
     return choose(PAGE) == HTML
+
+
+def html_ranked_above(others: Iterable[str]) -> bool:
+    """Whether the request's ``Accept`` ranks HTML strictly above each of ``others``: a
+    browser's ``text/html, ..., */*;q=0.8`` does; ``*/*``, no ``Accept`` and
+    ``application/json`` do not, so scripts keep the machine-readable answer."""
+    accept = request.accept_mimetypes
+    html = accept.quality(HTML)
+    return html > 0 and all(html > accept.quality(media) for media in others)
+
+
+#: Every type (aliases included) that asks for RDF: what HTML must beat at ``/sparql``.
+RDF_WANTED = tuple(
+    dict.fromkeys(m for media in GRAPHS.media for m in (media, *media_format(media).aliases))
+)

@@ -4,11 +4,12 @@ suffixes, or ``?format=``) gets the ontology itself."""
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from importlib.resources import files
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, render_template, request, url_for
 
 from whatworks.core.formats import HTML, TURTLE, media_format
 
@@ -32,6 +33,14 @@ def _documentation() -> str:
         return str(OntPub(ontology=_source()).make_html())
 
 
+def _with_site_header(html: str) -> str:
+    """pyLODE's page with the site's header and nav at its top, so it leads on like the others."""
+    style = f'<link rel="stylesheet" href="{url_for("pages.static", filename="whatworks.css")}">'
+    header = render_template("_site_header.html")
+    html = html.replace("</head>", style + "\n</head>", 1)
+    return re.sub(r"<body[^>]*>", lambda m: m.group(0) + "\n" + header, html, count=1)
+
+
 @blueprint.get("/ontology")
 @blueprint.get("/ontology<any({}):suffix>".format(", ".join(map(repr, RESOURCE.suffixes))))
 @offers(RESOURCE)
@@ -45,7 +54,7 @@ def ontology_page(suffix: str = "") -> Response:
         ),
     }
     if media == HTML:
-        return Response(_documentation(), mimetype=HTML, headers=headers)
+        return Response(_with_site_header(_documentation()), mimetype=HTML, headers=headers)
     turtle = media == TURTLE
     body = _source().encode("utf-8") if turtle else serialize(ontology(), media)
     return Response(body, content_type=media_format(media).content_type, headers=headers)

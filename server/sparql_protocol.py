@@ -4,7 +4,8 @@
   ``default-graph-uri`` and ``named-graph-uri`` name graphs of the store (never fetched;
   unknown graphs are empty); without them the default graph is the union of all graphs.
 - Results as SPARQL JSON/XML/CSV/TSV or Turtle/N-Triples/JSON-LD/RDF-XML/TriG/N-Quads, by
-  ``format`` or ``Accept``; 406 otherwise. GET without a query: the service description.
+  ``format`` or ``Accept``; 406 otherwise. GET without a query: the service description,
+  or for a browser (HTML ranked above every RDF type, no ``format``) a 303 to the editor.
 - Updates are refused (403), SERVICE is refused unless allow-listed (403), queries nested
   deeper than the engine can take are refused (400), queries are stopped at the time
   limit (504), results over the size cap fail whole (422), bodies and queries over their
@@ -20,7 +21,7 @@ import hashlib
 import logging
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, url_for
 from pyoxigraph import NamedNode
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
@@ -28,9 +29,17 @@ from rdflib.namespace import DCTERMS, RDF
 from whatworks import __version__
 from whatworks.core.formats import serialize_graph
 
-from .errors import ApiError
+from .api_error import ApiError
 from .execution import run_bounded
-from .negotiation import BOOLEAN_RESULTS, GRAPHS, RESULTS, choose, offers
+from .negotiation import (
+    BOOLEAN_RESULTS,
+    GRAPHS,
+    RDF_WANTED,
+    RESULTS,
+    choose,
+    html_ranked_above,
+    offers,
+)
 from .query_worker import (
     BOOLEAN,
     GRAPH,
@@ -135,6 +144,8 @@ def sparql() -> Response:
     if not params.query:
         if request.method == "POST":
             raise ApiError(400, "the request has no query")
+        if params.format is None and html_ranked_above(RDF_WANTED):
+            return _to_the_editor()
         return _service_description(settings, params.format)
     query = params.query[0]
     text = read_query(query)
@@ -210,6 +221,11 @@ def _preflight() -> Response:
     )
     response.headers["Access-Control-Max-Age"] = "86400"
     return response
+
+
+def _to_the_editor() -> Response:
+    """A browser opening ``/sparql`` (HTML ranked above every RDF type): the SPARQL editor."""
+    return Response(status=303, headers={"Location": url_for("editor.editor"), "Vary": "Accept"})
 
 
 def _service_description(settings: Settings, format_param: str | None) -> Response:

@@ -138,6 +138,8 @@ def _routes(app: Any) -> Iterator[tuple[str, str, Offer]]:
             values["name"] = _query_without_required_parameters()
         elif rule.endpoint == "editor.yasgui_file":
             values["name"] = "yasgui.min.css"
+        elif rule.endpoint == "api_docs.swagger_ui_file":
+            values["name"] = "swagger-ui.css"
         built = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)
         assert built is not None, rule.rule
         yield rule.endpoint, built[1] + QUERIES.get(rule.endpoint, ""), offer
