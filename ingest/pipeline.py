@@ -477,10 +477,8 @@ def prepare(
         or duplicate keys.
     :raises ValidationFailed: SHACL violations.
     """
-    # What is read is kept to the end: spare Python's cyclic collector from scanning it
-    # again and again while it grows and afterwards (the graphs hold millions of objects;
-    # at 300k triples the collector took a sixth of the ingest's CPU time, growing faster
-    # than the data). Reference counting still frees what is dropped; ingest() unfreezes.
+    # What is read is kept to the end: the cyclic collector is kept off it (off while it
+    # grows, then frozen); ingest() unfreezes. Why: docs/decisions/0010-gc-freeze.md.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -593,9 +591,8 @@ def ingest(
     version = store.dataset_version()
     derived = "none"
     # The evidence and the derived graph are written in two transactions. A mark in the
-    # derived graph, written with the evidence and removed with the derived results, tells
-    # the next ingest that a run died between the two: it then recomputes all, even when
-    # its own files changed nothing.
+    # derived graph, written with the evidence and removed with the derived results, makes
+    # the next ingest recompute all (docs/decisions/0009-derived-graph-second-transaction.md).
     pending = (_DERIVED_GRAPH, RDFS.comment, Literal(_PENDING))
     stale = _holds(store, _DERIVED_GRAPH, pending)
     if changes or stale:

@@ -6,20 +6,15 @@ update (refused: the endpoint is read-only), whether it names its own dataset (`
 and which SERVICE endpoints it calls (refused unless allow-listed). It does not validate
 the query; the engine does that.
 
-The SERVICE check is a security boundary (the engine really calls the endpoint), so it
-must not read less code than the engine does. One character is ambiguous to a lexer: ``<``
-starts an IRI, or it is the less-than operator, and read the wrong way the rest of an
-"IRI" such as ``<1)#>`` or ``<'>`` opens a comment or a string that hides what follows.
-So the SERVICE check follows *every* reading: at each ``<`` that could start an IRI it
-reads on both ways, and a SERVICE found in any reading counts (positions already read are
-not read again, so this stays linear). Escapes are read as the engine reads them (``\\u``
-in IRIs, ``\\'`` or ``\\#`` in prefixed names), and ``SERVICE:x {`` is the keyword and
-the endpoint ``:x``.
+``<`` starts an IRI or is the less-than operator, so the SERVICE check follows *every*
+reading: at each ``<`` that could start an IRI it reads on both ways, and a SERVICE found
+in any reading counts (positions already read are not read again: linear). Escapes are
+read as the engine reads them (``\\u`` in IRIs, ``\\'`` or ``\\#`` in prefixed names), and
+``SERVICE:x {`` is the keyword and the endpoint ``:x``. It also measures how deeply the
+text nests (brackets, and runs of prefix operators such as ``!!!!``), refused beyond
+:data:`MAX_NESTING`.
 
-It also measures how deeply the text nests (brackets, and runs of prefix operators such as
-``!!!!``): the engine parses and evaluates recursively, and a few thousand levels overflow
-its stack and kill the query worker, so the endpoint refuses texts nested deeper than
-:data:`MAX_NESTING` before any engine sees them.
+Why a lexer, what it refuses and why: docs/decisions/0006-service-lexer.md.
 """
 
 from __future__ import annotations

@@ -34,10 +34,8 @@ from whatworks.core.store import EXPORT_FORMATS, Store, union_graph
 if TYPE_CHECKING:
     from whatworks.ingest.pipeline import Source
 
-# The process ends with the command: leave what the command built to the operating system.
-# Otherwise the interpreter's last collection and teardown walk every object an ingest
-# made (0.1-0.2 s after re-ingesting one file at 1M triples). Nothing depends on it: the
-# store is closed, and the output flushed, without the collector.
+# The process ends with the command: leave what the command built to the operating system
+# rather than to a last collection (docs/decisions/0010-gc-freeze.md).
 atexit.register(gc.freeze)
 
 

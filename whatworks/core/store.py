@@ -466,12 +466,10 @@ def bind_parameters(sparql: str, parameters: Mapping[str, Node]) -> str:
     """The query with each ``wwfn:param("name")`` replaced by the parameter's term.
 
     The value goes into the text written by the RDF serializer (N-Triples escaping, IRIs
-    checked by pyoxigraph), never pasted from user input as such. A constant in the text
-    lets the engine plan with it: Oxigraph ran ``provenance_of_claim`` at 100k triples in
-    12 ms this way and 6.2 s through a function call, and a remote store cannot call our
-    function at all. A missing parameter's ``BIND`` is removed (its variable stays
-    unbound); elsewhere a missing parameter becomes an unbound variable, an error in an
-    expression, as the function's "no value" was.
+    checked by pyoxigraph), never pasted from user input as such. A missing parameter's
+    ``BIND`` is removed (its variable stays unbound); elsewhere a missing parameter becomes
+    an unbound variable, an error in an expression, as the function's "no value" was.
+    Why in the text, and the limits: docs/decisions/0007-parameters-in-query-text.md.
     """
 
     def dropped(match: re.Match[str]) -> str:
