@@ -2,7 +2,8 @@
 # Set up everything whatworks needs on a fresh Debian machine:
 # - a Java runtime for the HermiT reasoner (ontology tests),
 # - a virtual environment with the package and its test tools,
-# - YASGUI from the npm registry (served by /sparql-editor from node_modules; no CDN),
+# - YASGUI from the npm registry (served by /sparql-editor from node_modules; no CDN), and
+#   axe-core for the browser tests (a dev dependency),
 # - Debian's chromium for the browser tests (Playwright never downloads a browser here).
 set -euo pipefail
 venv="${1:-.venv}"

@@ -33,7 +33,7 @@ from .gap_map import (
 from .negotiation import GAP_MAP, choose, offers
 from .page_data import code, label
 from .resource_views import local_href
-from .svg_charts import bar_chart, gap_map_svg
+from .svg_charts import bar_chart, gap_block_svg, gap_map_svg
 
 blueprint = Blueprint("gap_map", __name__)
 
@@ -158,15 +158,15 @@ def svg(gap: GapMap, rows: list[dict[str, Any]], colour_by: str) -> str:
     def bubble(cell: Cell) -> tuple[str, str, str]:
         return _query(cell=cell.key) + "#cell", _describe(cell, gap), _colour(cell, colour_by)
 
+    most = max((c.n_studies for c in gap.cells.values()), default=0) or 1
+    columns = [SHORT[d] for d in DIMENSIONS]
     for row in rows:
         row["toggle_href"] = _query(expand=row.get("toggle", "")) + "#gap-svg"
-    return gap_map_svg(
-        rows,
-        outcomes=list(OUTCOMES),
-        columns=[SHORT[d] for d in DIMENSIONS],
-        most=max((c.n_studies for c in gap.cells.values()), default=0) or 1,
-        bubble=bubble,
-    )
+        # The same row on its side, shown instead of the picture on narrow screens.
+        row["block"] = gap_block_svg(
+            row, outcomes=list(OUTCOMES), columns=columns, most=most, bubble=bubble
+        )
+    return gap_map_svg(rows, outcomes=list(OUTCOMES), columns=columns, most=most, bubble=bubble)
 
 
 def _cell_view(cell: Cell, gap: GapMap) -> dict[str, Any]:

@@ -170,6 +170,51 @@ def _gap_row(
     return "".join(out)
 
 
+def gap_block_svg(
+    row: dict[str, Any],
+    *,
+    outcomes: list[str],
+    columns: list[str],
+    most: int,
+    bubble: Callable[[Any], tuple[str, str, str]],
+) -> str:
+    """One row of the gap map turned on its side, for narrow screens: the outcomes as rows,
+    the columns (dimensions) across, the same bubbles (sizes against the same ``most``) as
+    :func:`gap_map_svg`. ``row["cells"]`` are in outcome-major order."""
+    left, top, size, span = 96, 24, 44, len(columns)
+    width, height = left + size * span + 4, top + size * len(outcomes) + 4
+    out = [
+        f'<svg class="gap-block" role="group" aria-label="{escape(row["label"])}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'xmlns="http://www.w3.org/2000/svg">'
+    ]
+    out.extend(
+        f'<text x="{left + c * size + size / 2}" y="16" class="col">{escape(name)}</text>'
+        for c, name in enumerate(columns)
+    )
+    for o_index, outcome in enumerate(outcomes):
+        y = top + o_index * size + size / 2
+        out.append(
+            f'<text x="{left - 8}" y="{y + 4}" class="row-label">{escape(outcome)}</text>'
+            f'<line x1="{left}" y1="{y}" x2="{left + size * span}" y2="{y}" class="guide"/>'
+        )
+        for c in range(span):
+            cell = row["cells"][o_index * span + c]
+            x, n = left + c * size + size / 2, cell.n_studies
+            if not n:
+                out.append(f'<circle cx="{x}" cy="{y}" r="2.5" class="gap"/>')
+                continue
+            href, description, colour = bubble(cell)
+            out.append(
+                f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
+                f'aria-label="{escape(description)}"><title>{escape(description)}</title>'
+                f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
+                f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
 def sparkline_svg(
     values: list[float | None], *, label: str, width: int = 90, height: int = 22
 ) -> str:

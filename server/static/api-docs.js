@@ -7,7 +7,9 @@
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     validatorUrl: null,
-    deepLinking: true,
+    // deep links put a link inside each operation's toggle button (nested controls a
+    // screen reader cannot reach): off
+    deepLinking: false,
     docExpansion: "list",
     defaultModelsExpandDepth: 0,
   });

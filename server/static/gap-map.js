@@ -1,6 +1,7 @@
 // The gap map without reloading: arrow keys move between bubbles, and a type row expands to
-// its interventions in the picture and the table at once. Without this script everything
-// still works: Tab and Enter reach the bubbles, and expanding reloads the page.
+// its interventions in the picture, the narrow-screen stack and the table at once. Without
+// this script everything still works: Tab and Enter reach the bubbles, and expanding reloads
+// the page.
 (function () {
   "use strict";
   var svg = document.getElementById("gap-svg");
@@ -45,7 +46,7 @@
       var v = type ? listWith(type, !expanded.has(type)) : value;
       a.setAttribute("href", withExpand(a.getAttribute("href"), v));
     });
-    all("button.expander").forEach(function (b) {
+    all("button.expander, button.stack-expander").forEach(function (b) {
       b.value = listWith(b.dataset.type, !expanded.has(b.dataset.type));
     });
     all("form.filters input[name=expand]").forEach(function (i) { i.value = value; });
@@ -54,7 +55,8 @@
   function toggle(type) {
     var open = !expanded.has(type);
     if (open) { expanded.add(type); } else { expanded.delete(type); }
-    all("tr.sub-row[data-parent='" + type + "']").forEach(function (r) { r.hidden = !open; });
+    all("tr.sub-row[data-parent='" + type + "'], #gap-stack .sub[data-parent='" + type + "']")
+      .forEach(function (r) { r.hidden = !open; });
     all("#gap-svg g.map-row.sub[data-parent='" + type + "']").forEach(function (g) {
       if (open) { g.removeAttribute("display"); } else { g.setAttribute("display", "none"); }
     });
@@ -67,7 +69,7 @@
     sync();
   }
   document.addEventListener("click", function (event) {
-    var control = event.target.closest("button.expander, #gap-svg a.toggle");
+    var control = event.target.closest("button.expander, button.stack-expander, #gap-svg a.toggle");
     if (!control) { return; }
     var type = control.dataset.type;
     // A large base sends the rows of the expanded types only: let the link or button load them.

@@ -7,6 +7,7 @@ anywhere but the test server fails the test (the request is also refused).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,17 @@ class Watched:
         self.outside: list[str] = []
 
 
-@pytest.fixture
-def watched(browser: Any, live_server: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextmanager
+def watching(browser: Any, origin: str, **options: Any) -> Iterator[Watched]:
+    """A new browser context (``options`` as for ``browser.new_context``: viewport, mobile)
+    and a watched page in it; on leaving, nothing may have gone wrong on the page."""
+    context = browser.new_context(**options)
     page = context.new_page()
-    seen = Watched(page, live_server.url)
+    seen = Watched(page, origin)
 
     def route(route: Any) -> None:
         url = route.request.url
-        if url.startswith(live_server.url + "/") or url.startswith("data:"):
+        if url.startswith(origin + "/") or url.startswith("data:"):
             route.continue_()
         else:
             seen.outside.append(url)
@@ -66,10 +69,18 @@ def watched(browser: Any, live_server: Any) -> Iterator[Watched]:
     context.route("**/*", route)
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen.errors.append(str(e)))
-    yield seen
-    context.close()
+    try:
+        yield seen
+    finally:
+        context.close()
     assert seen.outside == [], f"requests left the test server: {seen.outside}"
     assert seen.errors == [], f"console errors: {seen.errors}"
+
+
+@pytest.fixture
+def watched(browser: Any, live_server: Any) -> Iterator[Watched]:
+    with watching(browser, live_server.url, viewport={"width": 1280, "height": 900}) as seen:
+        yield seen
 
 
 def screenshot(page: Any, name: str) -> None:
