@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
@@ -41,6 +41,7 @@ from whatworks.core.vocab import SCHEMES
 
 from .errors import ApiError
 from .page_data import code, dataset_version, select
+from .state import server_state
 
 OUTCOMES = ("entry", "re-entry", "reunification")
 DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economic")
@@ -329,14 +330,14 @@ class SummaryCache:
 
 
 def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    ext = current_app.extensions["whatworks"]
-    cache: SummaryCache = ext.setdefault("summary_cache", SummaryCache())
-    wait = float(ext["settings"].page_timeout)
+    state = server_state()
+    cache: SummaryCache = state.caches.setdefault("summary_cache", SummaryCache())
+    wait = float(state.settings.page_timeout)
     return cache.get((dataset_version(), kind, *key), compute, wait=wait)
 
 
 def _select(query: str, parameters: dict[str, Node], *, what: str) -> list[dict[str, Any]]:
-    timeout = float(current_app.extensions["whatworks"]["settings"].page_timeout)
+    timeout = float(server_state().settings.page_timeout)
     return select(query, parameters, what=what, timeout=timeout)
 
 

@@ -17,8 +17,9 @@ import hashlib
 import json
 import threading
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
+from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
 from whatworks.publishing.release import (
     Row,
     Statistics,
@@ -32,7 +33,7 @@ from .errors import ApiError
 from .execution import run_bounded
 from .negotiation import GRAPHS, NotAcceptable, choose
 from .page_data import dataset_version
-from .query_worker import BOOLEAN, GRAPH, SOLUTIONS, Job
+from .state import server_state
 
 blueprint = Blueprint("void", __name__)
 
@@ -51,7 +52,7 @@ _lock = threading.Lock()
 
 
 def _select(query: str) -> list[Row]:
-    settings = current_app.extensions["whatworks"]["settings"]
+    settings = server_state().settings
     job = Job(
         query,
         {SOLUTIONS: SPARQL_JSON, BOOLEAN: SPARQL_JSON, GRAPH: "application/n-triples"},
@@ -75,7 +76,7 @@ def _statistics(version: str) -> Statistics:
 
 
 def _endpoint() -> str:
-    settings = current_app.extensions["whatworks"]["settings"]
+    settings = server_state().settings
     return str(settings.public_url or request.url_root.rstrip("/") + "/sparql")
 
 

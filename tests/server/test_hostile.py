@@ -368,7 +368,9 @@ def test_no_route_writes(
 ) -> None:
     from whatworks.server import app as application
 
-    monkeypatch.setattr(application, "QueryPool", _NoPool)
+    from whatworks.core import query_pool
+
+    monkeypatch.setattr(query_pool, "QueryPool", _NoPool)
     app = application.create_app({"store": str(bundled_store), "query_workers": 1})
     rules = [(rule.rule, set(rule.methods or ())) for rule in app.url_map.iter_rules()]
     assert len(rules) >= 15
