@@ -95,8 +95,9 @@ def open_store_for_queries(location: str, *, query_workers: int, queue_timeout: 
     path = Path(location).expanduser()
     if not (path / "CURRENT").exists():  # RocksDB's pointer to its manifest: a store is here
         raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
+    # At least one worker, started now: a query's time limit never counts a worker's start.
     return open_store(
-        path, read_only=True, query_workers=query_workers, queue_timeout=queue_timeout
+        path, read_only=True, query_workers=max(1, query_workers), queue_timeout=queue_timeout
     )
 
 

@@ -19,6 +19,7 @@ import errno
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -169,6 +170,7 @@ class EmbeddedStore:
         self.read_only = read_only
         self.queue_timeout = queue_timeout
         self._pool: QueryPool | None = None
+        self._pool_lock = threading.Lock()  # request threads may start the pool together
         self._view: ox.Store | None = None
         if read_only:
             if not path.exists():
@@ -238,7 +240,8 @@ class EmbeddedStore:
     def run_bounded(self, job: Job, *, timeout: float) -> Answer:
         """See :meth:`Store.run_bounded`: the query runs in a worker process, killed and
         replaced when it passes ``timeout``."""
-        pool = self._pool or self._start_pool(1)
+        with self._pool_lock:
+            pool = self._pool or self._start_pool(1)
         return pool.run(job, timeout=timeout)
 
     def query(self, sparql: str, *, parameters: Mapping[str, Node] | None = None) -> QueryResult:
