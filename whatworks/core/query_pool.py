@@ -144,6 +144,15 @@ START_TIMEOUT = 120.0
 
 
 def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker process
+    try:
+        _answer_jobs(conn, store_path)
+    except (BrokenPipeError, ConnectionResetError):
+        # The server went away (stopped while a query was under way, its answer unread):
+        # nothing is left to answer, and a traceback would only fill its log.
+        return
+
+
+def _answer_jobs(conn: Connection, store_path: str) -> None:
     path = Path(store_path)
     store: Any = None
     marker: str | None = None
