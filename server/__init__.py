@@ -1,8 +1,8 @@
 """The whatworks web server: a Flask application that serves the SPARQL 1.1 Protocol, the
 query API and the pages. It never writes to the store.
 
-Use :func:`create_app`; ``whatworks serve`` runs it on waitress. (Imported lazily: the
-query worker processes import this package too, and need none of Flask.)
+Use :func:`create_app`; ``whatworks serve`` runs it on waitress. (Imported lazily: importing
+the package costs nothing until an application is built.)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from whatworks import __version__
 from whatworks.core.catalogue import (
@@ -26,17 +26,12 @@ from whatworks.core.catalogue import (
     envelope,
     get,
 )
+from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
 
 from .api_error import ApiError
 from .execution import run_bounded
 from .negotiation import API, JSON_ONLY, choose, offers
-from .query_worker import (
-    BOOLEAN,
-    GRAPH,
-    SOLUTIONS,
-    Job,
-    version_marker,
-)
+from .state import server_state
 
 blueprint = Blueprint("api", __name__)
 
@@ -93,9 +88,9 @@ def run_query(name: str) -> Response:
     if named.form != "SELECT":
         raise ApiError(500, f"catalogue query {name} is not a SELECT query")
     media = choose(API, suffix_media=suffix_media, format_param=request.args.get("format"))
-    settings = current_app.extensions["whatworks"]["settings"]
-    store = current_app.extensions["whatworks"]["store"]
-    version = version_marker(store)
+    state = server_state()
+    settings = state.settings
+    version = state.store.current_version()
     worker_media = CSV if media == CSV else SPARQL_JSON
     job = Job(
         named.sparql(),

@@ -6,23 +6,20 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, g, request
 
 from whatworks import __version__
-from whatworks.core.config import is_remote
+from whatworks.core.config import open_store_for_queries
 from whatworks.core.errors import StoreError
 
 from . import errors
 from .api_error import ApiError
 from .negotiation import JSON_ONLY, offers
-from .query_worker import QueryPool, version_marker
 from .settings import Settings
-
-EXTENSION = "whatworks"
+from .state import EXTENSION, ServerState, server_state
 
 
 class _RequestId(logging.Filter):
@@ -41,23 +38,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     :raises whatworks.core.errors.StoreError: there is no store at the configured location.
     """
     settings = Settings.load(config)
-    store: Path | str
-    if is_remote(settings.store):
-        store = settings.store
-        if not version_marker(store):
-            raise StoreError(
-                f"no whatworks dataset at {store}: load some evidence into it first "
-                f"(`whatworks --store {store} load`)"
-            )
-    else:
-        store = Path(settings.store).expanduser()
-        if not (store / "CURRENT").exists():
-            raise StoreError(f"no store at {store}: load some evidence first (`whatworks load`)")
+    store = open_store_for_queries(
+        settings.store, query_workers=settings.query_workers, queue_timeout=settings.queue_timeout
+    )
     app = Flask("whatworks.server")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    pool = QueryPool(store, size=settings.query_workers, queue_timeout=settings.queue_timeout)
-    app.extensions[EXTENSION] = {"settings": settings, "pool": pool, "store": store}
+    app.extensions[EXTENSION] = ServerState(settings, store)
 
     handler = logging.StreamHandler()
     handler.addFilter(_RequestId())
@@ -106,7 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/health")
     @offers(JSON_ONLY)
     def health() -> Response:
-        version = version_marker(store)
+        version = store.current_version()
         return Response(f'{{"status": "ok", "version": "{version}"}}', mimetype="application/json")
 
     return app
@@ -129,8 +116,7 @@ def _check_query_string(raw: bytes) -> None:
 
 
 def settings_of(app: Flask) -> Settings:
-    settings: Settings = app.extensions[EXTENSION]["settings"]
-    return settings
+    return server_state(app).settings
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
@@ -42,6 +42,7 @@ from whatworks.core.vocab import SCHEMES
 
 from .api_error import ApiError
 from .page_data import code, dataset_version, select
+from .state import server_state
 from .version_cache import CacheBusy, VersionCache
 
 OUTCOMES = ("entry", "re-entry", "reunification")
@@ -170,9 +171,9 @@ T = TypeVar("T")
 
 
 def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    ext = current_app.extensions["whatworks"]
-    cache: VersionCache = ext.setdefault("summary_cache", VersionCache())
-    wait = float(ext["settings"].page_timeout)
+    state = server_state()
+    cache: VersionCache = state.caches.setdefault("summary_cache", VersionCache())
+    wait = float(state.settings.page_timeout)
     try:
         return cache.get(dataset_version(), (kind, *key), compute, wait=wait)
     except CacheBusy as exc:
@@ -187,7 +188,7 @@ def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 def _select(query: str, terms: Mapping[str, Given], *, what: str) -> list[dict[str, Any]]:
     """Rows of the internal query ``query`` for ``terms``, within the pages' time limit."""
     prepared = internal(query).prepare(terms)
-    timeout = float(current_app.extensions["whatworks"]["settings"].page_timeout)
+    timeout = float(server_state().settings.page_timeout)
     return select(prepared.text, prepared.parameters, what=what, timeout=timeout)
 
 

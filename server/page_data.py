@@ -13,21 +13,15 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from flask import current_app
 from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from whatworks.core.catalogue import NamedQuery, envelope, plain_rows
 from whatworks.core.namespaces import sparql_prologue
+from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
 
 from .execution import run_bounded
-from .query_worker import (
-    BOOLEAN,
-    GRAPH,
-    SOLUTIONS,
-    Job,
-    version_marker,
-)
+from .state import server_state
 
 SPARQL_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
@@ -36,8 +30,7 @@ N_TRIPLES = "application/n-triples"
 def _run(
     query: str, parameters: dict[str, Node], *, what: str, timeout: float | None = None
 ) -> bytes:
-    ext = current_app.extensions["whatworks"]
-    settings = ext["settings"]
+    settings = server_state().settings
     job = Job(
         sparql_prologue() + query,
         {SOLUTIONS: SPARQL_JSON, BOOLEAN: SPARQL_JSON, GRAPH: N_TRIPLES},
@@ -82,7 +75,7 @@ def run_catalogue(
 
 
 def dataset_version() -> str:
-    return version_marker(current_app.extensions["whatworks"]["store"])
+    return server_state().store.current_version()
 
 
 @cache

@@ -21,13 +21,14 @@ import hashlib
 import logging
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, current_app, request, url_for
-from pyoxigraph import NamedNode
+from flask import Blueprint, Response, request, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from whatworks import __version__
 from whatworks.core.formats import serialize_graph
+from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
+from whatworks.core.store import check_iri
 
 from .api_error import ApiError
 from .execution import run_bounded
@@ -40,15 +41,9 @@ from .negotiation import (
     html_ranked_above,
     offers,
 )
-from .query_worker import (
-    BOOLEAN,
-    GRAPH,
-    SOLUTIONS,
-    Job,
-    version_marker,
-)
 from .settings import Settings
 from .sparql_text import MAX_NESTING, read_query
+from .state import server_state
 
 blueprint = Blueprint("sparql", __name__)
 log = logging.getLogger("whatworks.server")
@@ -89,8 +84,7 @@ def _pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.extensions["whatworks"]["settings"]
-    return settings
+    return server_state().settings
 
 
 def _read_request(settings: Settings) -> _Params:
@@ -128,7 +122,7 @@ def _read_request(settings: Settings) -> _Params:
         raise ApiError(status, f"the query is longer than {settings.max_query_length} characters")
     for graph in (*params.default_graphs, *params.named_graphs):
         try:
-            NamedNode(graph)
+            check_iri(graph)
         except ValueError as exc:
             raise ApiError(400, f"the graph name {graph!r} is not an IRI: {exc}") from exc
     return params
@@ -168,8 +162,7 @@ def sparql() -> Response:
     graph = text.form in ("CONSTRUCT", "DESCRIBE")
     offered = GRAPHS if graph else (BOOLEAN_RESULTS if text.form == "ASK" else RESULTS)
     media = choose(offered, format_param=params.format)
-    store = current_app.extensions["whatworks"]["store"]
-    version = version_marker(store)
+    version = server_state().store.current_version()
     base = settings.public_url or request.base_url  # relative IRIs resolve against it
     parts = [query, media, base, *params.default_graphs, "|", *params.named_graphs]
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()

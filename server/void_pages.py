@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from whatworks.core.formats import media_format, serialize_graph
+from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
 from whatworks.publishing.release import (
     Row,
     Statistics,
@@ -31,7 +32,7 @@ from whatworks.publishing.release import (
 from .execution import run_bounded
 from .negotiation import GRAPHS, JSON_LD_ONLY, choose, offers
 from .page_data import dataset_version
-from .query_worker import BOOLEAN, GRAPH, SOLUTIONS, Job
+from .state import server_state
 from .version_cache import VersionCache
 
 blueprint = Blueprint("void", __name__)
@@ -42,7 +43,7 @@ _statistics_cache = VersionCache(size=1)
 
 
 def _select(query: str) -> list[Row]:
-    settings = current_app.extensions["whatworks"]["settings"]
+    settings = server_state().settings
     job = Job(
         query,
         {SOLUTIONS: SPARQL_JSON, BOOLEAN: SPARQL_JSON, GRAPH: "application/n-triples"},
@@ -58,7 +59,7 @@ def _statistics(version: str) -> Statistics:
 
 
 def _endpoint() -> str:
-    settings = current_app.extensions["whatworks"]["settings"]
+    settings = server_state().settings
     return str(settings.public_url or request.url_root.rstrip("/") + "/sparql")
 
 

@@ -21,6 +21,7 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_route_is_documented(bundled_store: Path) -> None:
     from whatworks.server import create_app
+    from whatworks.server.state import server_state
 
     app = create_app({"store": str(bundled_store), "query_workers": 1})
     try:
@@ -34,7 +35,7 @@ def test_every_route_is_documented(bundled_store: Path) -> None:
                     route
                 )
     finally:
-        app.extensions["whatworks"]["pool"].close()
+        server_state(app).store.close()
 
 
 def test_layers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -366,9 +366,10 @@ def test_no_route_writes(
     bundled_store: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from whatworks.core import query_pool
     from whatworks.server import app as application
 
-    monkeypatch.setattr(application, "QueryPool", _NoPool)
+    monkeypatch.setattr(query_pool, "QueryPool", _NoPool)
     app = application.create_app({"store": str(bundled_store), "query_workers": 1})
     rules = [(rule.rule, set(rule.methods or ())) for rule in app.url_map.iter_rules()]
     assert len(rules) >= 15

@@ -11,6 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from whatworks.core.errors import StoreError
+
 if TYPE_CHECKING:
     from whatworks.core.store import Store
 
@@ -65,6 +67,38 @@ def open_configured_store(option: str | None = None, *, read_only: bool = False)
     from whatworks.core.store import open_store
 
     return open_store(target, read_only=read_only)
+
+
+def open_store_for_queries(location: str, *, query_workers: int, queue_timeout: float) -> Store:
+    """Open the store at ``location`` read-only to answer bounded queries
+    (:meth:`Store.run_bounded`): ``query_workers`` at a time, each waiting at most
+    ``queue_timeout`` seconds for its turn. The store must hold a dataset already.
+
+    :raises StoreError: there is no store, or no dataset, at ``location``; or a remote store
+        did not answer.
+    """
+    if is_remote(location):
+        from whatworks.core.remote_store import open_remote
+
+        remote = open_remote(
+            location, read_only=True, query_workers=query_workers, queue_timeout=queue_timeout
+        )
+        if not remote.current_version():
+            remote.close()
+            raise StoreError(
+                f"no whatworks dataset at {location}: load some evidence into it first "
+                f"(`whatworks --store {location} load`)"
+            )
+        return remote
+    from whatworks.core.store import open_store
+
+    path = Path(location).expanduser()
+    if not (path / "CURRENT").exists():  # RocksDB's pointer to its manifest: a store is here
+        raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
+    # At least one worker, started now: a query's time limit never counts a worker's start.
+    return open_store(
+        path, read_only=True, query_workers=max(1, query_workers), queue_timeout=queue_timeout
+    )
 
 
 def bundled_evidence() -> list[Path]:

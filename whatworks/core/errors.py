@@ -95,3 +95,49 @@ class StoreError(WhatworksError):
     """The store could not be opened, read or written."""
 
     exit_code = 2
+
+
+# -- failures of a bounded query (Store.run_bounded) ------------------------------------
+# Each is its own class so that a caller (the server) maps every failure to one answer
+# without reading messages; the messages are written to be shown as they are.
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be reached, or stayed busy, through every retry."""
+
+
+class QueryRefused(StoreError):
+    """The store refused the query as malformed (a syntax error, HTTP 400)."""
+
+
+class ServiceRefused(QueryRefused):
+    """The query calls a SERVICE the store does not allow."""
+
+
+class AnswerTooLarge(StoreError):
+    """The answer was larger than the caller accepts (it is never cut to fit)."""
+
+
+class PartialResult(StoreError):
+    """The store cut the result short (Virtuoso's ResultSetMaxRows, an anytime query)."""
+
+
+class QueryBusy(StoreError):
+    """Every query worker stayed busy through the queue timeout."""
+
+
+class QueryTimeout(StoreError):
+    """The query ran past its time limit and was stopped."""
+
+
+class NoAcceptableFormat(StoreError):
+    """None of the requested media types can carry this kind of result."""
+
+
+class WorkerDied(StoreError):
+    """The process running the query died under it (the engine overflowed its stack or
+    memory); it has been replaced."""
+
+
+class QueryFailed(StoreError):
+    """The engine failed the query for a reason of its own."""

@@ -48,7 +48,9 @@ import ast
 import base64
 import contextlib
 import os
+import re
 import socket
+import threading
 import time
 import urllib.error
 import uuid
@@ -63,8 +65,19 @@ from rdflib.term import Node
 from SPARQLWrapper import GET, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
 
-from whatworks.core.errors import StoreError, WhatworksError
+from whatworks.core.errors import (
+    AnswerTooLarge,
+    PartialResult,
+    QueryBusy,
+    QueryRefused,
+    QueryTimeout,
+    ServiceRefused,
+    StoreError,
+    StoreUnavailable,
+    WhatworksError,
+)
 from whatworks.core.namespaces import DATASET, GRAPH, META_GRAPH
+from whatworks.core.query_pool import Answer, Job, serialize_answer
 from whatworks.core.store import (
     EXPORT_FORMATS,
     OWL_VERSION,
@@ -97,20 +110,19 @@ _RETRY_STATUSES = (502, 503, 504)
 T = TypeVar("T")
 
 
-class StoreUnavailable(StoreError):
-    """The store could not be reached, or stayed busy, through every retry."""
+__all__ = [  # the errors were defined here first; callers may still import them from here
+    "AnswerTooLarge",
+    "PartialResult",
+    "QueryRefused",
+    "RemoteSettings",
+    "RemoteStore",
+    "StoreUnavailable",
+    "open_remote",
+]
 
-
-class QueryRefused(StoreError):
-    """The store refused the query as malformed (HTTP 400)."""
-
-
-class AnswerTooLarge(StoreError):
-    """The store's answer was larger than the caller accepts (it is not read further)."""
-
-
-class PartialResult(StoreError):
-    """The store cut the result short (Virtuoso's ResultSetMaxRows, an anytime query)."""
+#: Virtuoso's pragmas (``define get:soft "soft"`` makes it fetch the web): not SPARQL, and
+#: never passed on to a remote store.
+_PRAGMA = re.compile(r"(?im)^\s*define\s+[a-z_-]+:[a-z_-]+")
 
 
 @dataclass(frozen=True)
@@ -188,14 +200,32 @@ class RemoteSettings:
 
 
 class RemoteStore:
-    """A store on a SPARQL 1.1 server (see the module docstring)."""
+    """A store on a SPARQL 1.1 server (see the module docstring).
 
-    def __init__(self, settings: RemoteSettings | str, *, read_only: bool = False):
+    Bounded queries (:meth:`run_bounded`) run ``query_workers`` at a time (the store does
+    the work; this bounds the requests sent to it), each waiting at most ``queue_timeout``
+    seconds for its turn.
+    """
+
+    def __init__(
+        self,
+        settings: RemoteSettings | str,
+        *,
+        read_only: bool = False,
+        query_workers: int = 1,
+        queue_timeout: float = 5.0,
+    ):
         if isinstance(settings, str):
             settings = RemoteSettings.from_environment(settings)
         self.settings = settings
         self.location = settings.query_url
         self.read_only = read_only
+        self.query_workers = max(1, query_workers)
+        self.queue_timeout = queue_timeout
+        self._turns = threading.BoundedSemaphore(self.query_workers)
+        #: (monotonic time, version) of the last look at the dataset version.
+        self._version: tuple[float, str] | None = None
+        self._version_lock = threading.Lock()
         self._http = requests.Session()
         if settings.token:
             self._http.headers["Authorization"] = f"Bearer {settings.token}"
@@ -219,6 +249,7 @@ class RemoteStore:
         named_graphs: Iterable[str] | None = None,
         union: bool = True,
         max_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Run a query; the default graph is the union of all graphs unless a dataset is
         given (``default_graphs`` / ``named_graphs``) or ``union`` is false (the query's own
@@ -228,6 +259,8 @@ class RemoteStore:
         :raises PartialResult: the store cut the result short.
         :raises StoreUnavailable: the store did not answer.
         :raises AnswerTooLarge: the answer passed ``max_bytes`` (reading stopped there).
+
+        ``timeout`` (seconds) replaces ``WHATWORKS_STORE_TIMEOUT`` for this query.
         """
         text = bind_parameters(sparql, parameters or {})
         dataset_given = default_graphs is not None or named_graphs is not None
@@ -235,7 +268,11 @@ class RemoteStore:
             graphs = [str(g) for g in self._dataset_graphs()]
             default_graphs, named_graphs = graphs, graphs
         body, media = self._sparql(
-            text, list(default_graphs or ()), list(named_graphs or ()), max_bytes=max_bytes
+            text,
+            list(default_graphs or ()),
+            list(named_graphs or ()),
+            max_bytes=max_bytes,
+            timeout=timeout,
         )
         return _parse_result(body, media)
 
@@ -259,6 +296,58 @@ class RemoteStore:
             f"SELECT ?v WHERE {{ GRAPH <{META_GRAPH}> {{ <{DATASET}> <{OWL_VERSION}> ?v }} }}"
         )
         return str(rows[0][0].value) if rows and rows[0][0] is not None else None
+
+    def current_version(self) -> str:
+        """The dataset version, asked of the store at most once a second (the answer is
+        kept that long: every request of the server asks)."""
+        with self._version_lock:
+            seen = self._version
+            if seen is not None and time.monotonic() - seen[0] < 1.0:
+                return seen[1]
+        version = self.dataset_version() or ""
+        with self._version_lock:
+            self._version = (time.monotonic(), version)
+        return version
+
+    def run_bounded(self, job: Job, *, timeout: float) -> Answer:
+        """See :meth:`Store.run_bounded`: one request, its read timeout the time limit (or
+        ``WHATWORKS_STORE_TIMEOUT`` when shorter), its answer read up to the byte cap. The
+        store's own limits stop its side of the query."""
+        if _PRAGMA.search(job.query):
+            raise QueryRefused("store-specific pragmas (define ...) are not SPARQL")
+        if not self._turns.acquire(timeout=self.queue_timeout):
+            raise QueryBusy(f"all {self.query_workers} query workers are busy")
+        started = time.perf_counter()
+        try:
+            limit = min(timeout, self.settings.timeout)
+            text = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
+            dataset: dict[str, Any] = (
+                {"default_graphs": job.default_graphs, "named_graphs": job.named_graphs}
+                if job.default_graphs or job.named_graphs
+                else {"union": not job.query_dataset}
+            )
+            try:
+                result = self.query(
+                    text,
+                    parameters=job.parameters,
+                    max_bytes=job.max_bytes,
+                    timeout=limit,
+                    **dataset,
+                )
+            except StoreUnavailable as exc:
+                if timeout < self.settings.timeout and time.perf_counter() - started >= timeout:
+                    raise QueryTimeout(
+                        f"the query ran longer than {timeout:g} s and was stopped"
+                    ) from exc
+                raise
+            except StoreError as exc:
+                if type(exc) is StoreError and ("not allowed" in str(exc) or "SERVICE" in str(exc)):
+                    # The store refused a SERVICE call, in its own words.
+                    raise ServiceRefused(str(exc)) from exc
+                raise
+            return serialize_answer(result, job, started)
+        finally:
+            self._turns.release()
 
     def triples(self, graph: URIRef) -> Iterator[Triple]:
         for triple in self._graph_triples(str(graph)):
@@ -470,12 +559,13 @@ class RemoteStore:
         named_graphs: list[str],
         *,
         max_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> tuple[bytes, str]:
         """Send a query through SPARQLWrapper; (body, media type) of the answer."""
         wrapper = SPARQLWrapper(self.settings.query_url)
         wrapper.setOnlyConneg(True)
         wrapper.addCustomHttpHeader("Accept", _ACCEPT)
-        wrapper.setTimeout(int(max(1, self.settings.timeout)))
+        wrapper.setTimeout(int(max(1, timeout or self.settings.timeout)))
         auth = self._http.auth
         if self.settings.token:
             wrapper.addCustomHttpHeader("Authorization", f"Bearer {self.settings.token}")
@@ -669,6 +759,14 @@ def _sw_message(exc: Exception) -> str:
     return _excerpt(text)
 
 
-def open_remote(url: str, *, read_only: bool = False) -> RemoteStore:
-    """The store behind query endpoint ``url``, set up from ``WHATWORKS_STORE_*``."""
-    return RemoteStore(RemoteSettings.from_environment(url), read_only=read_only)
+def open_remote(
+    url: str, *, read_only: bool = False, query_workers: int = 1, queue_timeout: float = 5.0
+) -> RemoteStore:
+    """The store behind query endpoint ``url``, set up from ``WHATWORKS_STORE_*``, running
+    ``query_workers`` bounded queries at a time (see :class:`RemoteStore`)."""
+    return RemoteStore(
+        RemoteSettings.from_environment(url),
+        read_only=read_only,
+        query_workers=query_workers,
+        queue_timeout=queue_timeout,
+    )

@@ -19,12 +19,13 @@ import errno
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -32,6 +33,9 @@ from rdflib.term import Node
 
 from whatworks.core.errors import StoreError
 from whatworks.core.namespaces import DATASET, META_GRAPH
+
+if TYPE_CHECKING:
+    from whatworks.core.query_pool import Answer, Job, QueryPool
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -108,6 +112,33 @@ class Store(Protocol):
     def dataset_version(self) -> str | None:
         """An opaque string that changes whenever the data changes; None for an empty store."""
 
+    def current_version(self) -> str:
+        """The dataset version, cheap enough to ask on every request (to tag answers):
+        "" before the first write.
+
+        :raises StoreError: the store did not answer.
+        """
+
+    def run_bounded(self, job: Job, *, timeout: float) -> Answer:
+        """Run ``job``'s query, stopped after ``timeout`` seconds, its result serialized to
+        the media type ``job`` asks for its kind within ``job.max_bytes``.
+
+        The default graph is the union of all graphs, unless ``job`` names a dataset
+        (``default_graphs`` / ``named_graphs``) or the query names its own
+        (``query_dataset``).
+
+        :raises whatworks.core.errors.QueryBusy: every query worker stayed busy.
+        :raises whatworks.core.errors.QueryTimeout: the query passed ``timeout``.
+        :raises whatworks.core.errors.QueryRefused: the query is malformed or refused (a
+            :class:`~whatworks.core.errors.ServiceRefused` for a SERVICE call).
+        :raises whatworks.core.errors.AnswerTooLarge: the answer passed ``job.max_bytes``.
+        :raises whatworks.core.errors.NoAcceptableFormat: no media type fits the result.
+        :raises whatworks.core.errors.StoreUnavailable: the store did not answer.
+        :raises whatworks.core.errors.PartialResult: the store cut the answer short.
+        :raises whatworks.core.errors.WorkerDied: the query took its worker down.
+        :raises whatworks.core.errors.QueryFailed: the engine failed the query.
+        """
+
     def triples(self, graph: URIRef) -> Iterator[Triple]:
         """Every triple of one named graph, as rdflib terms."""
 
@@ -118,26 +149,55 @@ class Store(Protocol):
 
 
 class EmbeddedStore:
-    """The default store: an Oxigraph database in a folder on disk."""
+    """The default store: an Oxigraph database in a folder on disk.
 
-    def __init__(self, path: Path, *, read_only: bool = False):
+    Bounded queries (:meth:`run_bounded`) run in worker processes, each with its own
+    read-only view (see :mod:`whatworks.core.query_pool`): ``query_workers`` of them,
+    started with the store when it is more than 0, else one at the first bounded query;
+    a query waits ``queue_timeout`` seconds at most for a free one.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        query_workers: int = 0,
+        queue_timeout: float = 5.0,
+    ):
         self.path = path
         self.location = str(path)
         self.read_only = read_only
-        try:
-            if read_only:
-                if not path.exists():
-                    raise StoreError(
-                        f"no store at {path}: load some evidence first (`whatworks load`)"
-                    )
-                self._store = open_read_only_view(path)
-            else:
+        self.queue_timeout = queue_timeout
+        self._pool: QueryPool | None = None
+        self._pool_lock = threading.Lock()  # request threads may start the pool together
+        self._view: ox.Store | None = None
+        if read_only:
+            if not path.exists():
+                raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
+        else:
+            try:
                 path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-        except OSError as exc:
-            raise StoreError(_explain_open_error(path, exc)) from exc
-        if not read_only:
+                self._view = ox.Store(str(path))
+            except OSError as exc:
+                raise StoreError(_explain_open_error(path, exc)) from exc
             self._repair_marker()
+        if query_workers > 0:
+            self._start_pool(query_workers)
+
+    @property
+    def _store(self) -> ox.Store:
+        """The engine's store; a read-only view is opened at its first use, so that a
+        store used only for bounded queries (the server's) holds no view in this process:
+        a view kept open would hold on to table files an ingest compacts away."""
+        if self._view is None:
+            if not self.read_only:
+                raise StoreError(f"the store at {self.location} is closed")
+            try:
+                self._view = open_read_only_view(self.path)
+            except OSError as exc:
+                raise StoreError(_explain_open_error(self.path, exc)) from exc
+        return self._view
 
     def _repair_marker(self) -> None:
         """Make the version marker say the stored version again.
@@ -164,7 +224,25 @@ class EmbeddedStore:
         partial.write_text(version, encoding="utf-8")
         partial.replace(marker)
 
+    def _start_pool(self, size: int) -> QueryPool:
+        # Imported here: the pool's module builds on this one.
+        from whatworks.core import query_pool
+
+        self._pool = query_pool.QueryPool(self.path, size=size, queue_timeout=self.queue_timeout)
+        return self._pool
+
     # -- reading ---------------------------------------------------------------------------
+
+    def current_version(self) -> str:
+        """The version marker (a small file rewritten after every change): no query."""
+        return read_version_marker(self.path)
+
+    def run_bounded(self, job: Job, *, timeout: float) -> Answer:
+        """See :meth:`Store.run_bounded`: the query runs in a worker process, killed and
+        replaced when it passes ``timeout``."""
+        with self._pool_lock:
+            pool = self._pool or self._start_pool(1)
+        return pool.run(job, timeout=timeout)
 
     def query(self, sparql: str, *, parameters: Mapping[str, Node] | None = None) -> QueryResult:
         functions = parameter_functions(parameters or {})
@@ -324,10 +402,13 @@ class EmbeddedStore:
         return version
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         with contextlib.suppress(Exception):
-            if not self.read_only:
-                self._store.flush()
-        del self._store
+            if not self.read_only and self._view is not None:
+                self._view.flush()
+        self._view = None
 
 
 def new_version() -> str:
@@ -348,13 +429,43 @@ def version_update(version: str) -> list[str]:
     ]
 
 
-def open_store(location: str | Path, *, read_only: bool = False) -> EmbeddedStore:
-    """Open the store at ``location`` (a folder; created unless ``read_only``).
+def open_store(
+    location: str | Path,
+    *,
+    read_only: bool = False,
+    query_workers: int = 0,
+    queue_timeout: float = 5.0,
+) -> EmbeddedStore:
+    """Open the store at ``location`` (a folder; created unless ``read_only``), with
+    ``query_workers`` worker processes for bounded queries started at once (0: one, at the
+    first bounded query).
 
     :raises StoreError: the store cannot be opened (missing when read-only, locked by
         another process, or not an Oxigraph store).
     """
-    return EmbeddedStore(Path(location).expanduser(), read_only=read_only)
+    return EmbeddedStore(
+        Path(location).expanduser(),
+        read_only=read_only,
+        query_workers=query_workers,
+        queue_timeout=queue_timeout,
+    )
+
+
+def check_iri(text: str) -> None:
+    """Check that ``text`` is an absolute IRI, as the engine reads one.
+
+    :raises ValueError: it is not; the message says why.
+    """
+    ox.NamedNode(text)
+
+
+def read_version_marker(path: Path) -> str:
+    """The version marker of the store folder ``path`` (written after every change), or ""
+    before the first."""
+    try:
+        return (path / VERSION_MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 #: Attempts at a read-only opening that races a writer (see :func:`open_read_only_view`).

@@ -1,4 +1,4 @@
-"""Running SPARQL queries in worker processes that can be stopped.
+"""Running SPARQL queries on the embedded store in worker processes that can be stopped.
 
 Oxigraph cannot interrupt a query from Python, and a thread cannot be killed. So each
 query runs in one of a few worker processes, each with its own read-only view of the
@@ -9,6 +9,10 @@ other workers meanwhile.
 A worker reopens its view when the store's version marker changes (an ingest happened),
 so answers follow the data without restarting the server. Results are serialized in the
 worker into a buffer with a size cap: a result is complete or it is an error, never cut.
+
+:class:`Job` and :class:`Answer` are what :meth:`whatworks.core.store.Store.run_bounded`
+takes and returns on every backend; :func:`serialize_answer` is shared with the remote
+store, so that both write the same bytes for the same result.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import io
 import logging
 import multiprocessing
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,49 +29,33 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from whatworks.core.config import is_remote
-from whatworks.core.errors import StoreError
-from whatworks.core.remote_store import (
+import pyoxigraph as ox
+from rdflib.term import Node
+
+from whatworks.core.errors import (
     AnswerTooLarge,
-    PartialResult,
+    NoAcceptableFormat,
+    QueryBusy,
+    QueryFailed,
     QueryRefused,
-    RemoteStore,
-    StoreUnavailable,
-    open_remote,
+    QueryTimeout,
+    ServiceRefused,
+    StoreError,
+    WorkerDied,
 )
 from whatworks.core.store import (
-    VERSION_MARKER,
     bind_parameters,
     open_read_only_view,
     parameter_functions,
     raced_a_writer,
+    read_version_marker,
 )
 
+#: The server's logger: the pool serves it, and its warnings belong in the server's log.
 log = logging.getLogger("whatworks.server")
 
-#: Result kinds a worker returns.
+#: Result kinds a bounded query returns.
 SOLUTIONS, BOOLEAN, GRAPH = "solutions", "boolean", "graph"
-
-
-class ResultTooLarge(Exception):
-    """The serialized result passed the byte cap."""
-
-
-class QueryTimeout(Exception):
-    """The query ran past its time limit; its worker was killed."""
-
-
-class QueryBusy(Exception):
-    """No worker became free in time."""
-
-
-class QueryFailed(Exception):
-    """The engine refused the query (``syntax``), or failed (``error``), or the result was too
-    large (``too_large``)."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -86,72 +73,17 @@ class Job:
     #: Base IRI for relative IRIs in the query (the endpoint's URL).
     base_iri: str | None = None
     #: Parameters of a catalogue query (read with wwfn:param), as rdflib terms.
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Node] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Answer:
+    """A query's result, serialized whole."""
+
     kind: str
     media_type: str
     body: bytes
     seconds: float
-
-
-def version_marker(store: Path | str) -> str:
-    """The store's version marker (written after every change), or "" before the first.
-
-    For a remote store it is the dataset version held in the store, asked at most once a
-    second per process.
-
-    :raises StoreError: a remote store did not answer.
-    """
-    if isinstance(store, str) and is_remote(store):
-        return _remote_version(store)
-    try:
-        return (Path(store) / VERSION_MARKER).read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
-
-
-_remote_versions: dict[str, tuple[float, str]] = {}
-_remote_stores: dict[str, RemoteStore] = {}
-_remote_lock = threading.Lock()
-
-
-def _remote_version(location: str) -> str:
-    with _remote_lock:
-        seen = _remote_versions.get(location)
-        if seen is not None and time.monotonic() - seen[0] < 1.0:
-            return seen[1]
-        store = _remote_stores.get(location)
-        if store is None:
-            store = _remote_stores[location] = open_remote(location, read_only=True)
-    version = store.dataset_version() or ""
-    with _remote_lock:
-        _remote_versions[location] = (time.monotonic(), version)
-    return version
-
-
-#: Virtuoso's pragmas (``define get:soft "soft"`` makes it fetch the web): not SPARQL, and
-#: never passed on to a remote store.
-_PRAGMA = re.compile(r"(?im)^\s*define\s+[a-z_-]+:[a-z_-]+")
-
-
-def _run_remote(store: RemoteStore, job: Job) -> Any:
-    if _PRAGMA.search(job.query):
-        raise SyntaxError("store-specific pragmas (define ...) are not SPARQL")
-    text = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
-    if job.default_graphs or job.named_graphs:
-        return store.query(
-            text,
-            parameters=job.parameters,
-            default_graphs=job.default_graphs,
-            named_graphs=job.named_graphs,
-            max_bytes=job.max_bytes,
-        )
-    return store.query(
-        text, parameters=job.parameters, union=not job.query_dataset, max_bytes=job.max_bytes
-    )
 
 
 class _Capped(io.RawIOBase):
@@ -167,9 +99,41 @@ class _Capped(io.RawIOBase):
         chunk = bytes(data)
         self.size += len(chunk)
         if self.size > self.limit:
-            raise ResultTooLarge(f"the result is larger than {self.limit} bytes")
+            raise AnswerTooLarge(f"the result is larger than {self.limit} bytes")
         self.parts.append(chunk)
         return len(chunk)
+
+
+def serialize_answer(result: Any, job: Job, started: float) -> Answer:
+    """``result`` (a pyoxigraph result) written in the media type ``job`` asks for its kind,
+    within ``job.max_bytes``; ``started`` is when the query began (perf_counter).
+
+    :raises NoAcceptableFormat: no media type was asked for this kind of result, or the
+        engine cannot write it.
+    :raises AnswerTooLarge: the serialization passed ``job.max_bytes``.
+    """
+    out: Any = _Capped(job.max_bytes)
+    if isinstance(result, ox.QueryBoolean | ox.QuerySolutions):
+        kind = BOOLEAN if isinstance(result, ox.QueryBoolean) else SOLUTIONS
+        media = job.media_types.get(kind, "")
+        results_format = ox.QueryResultsFormat.from_media_type(media) if media else None
+        if results_format is None:
+            raise NoAcceptableFormat("no acceptable format for this kind of result")
+        result.serialize(out, results_format)
+    else:
+        kind = GRAPH
+        media = job.media_types.get(kind, "")
+        rdf_format = ox.RdfFormat.from_media_type(media) if media else None
+        if rdf_format is None:
+            raise NoAcceptableFormat("no acceptable format for this kind of result")
+        if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
+            # These dataset formats take quads: the answer's triples go in the default graph.
+            # (JSON-LD also holds datasets but takes the triples as they are.)
+            quads = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result)
+            ox.serialize(quads, out, rdf_format)
+        else:
+            ox.serialize(result, out, rdf_format)
+    return Answer(kind, media, b"".join(out.parts), time.perf_counter() - started)
 
 
 #: A worker's first message: its imports are done and it can take a job.
@@ -180,24 +144,16 @@ START_TIMEOUT = 120.0
 
 
 def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker process
-    import pyoxigraph as ox
+    try:
+        _answer_jobs(conn, store_path)
+    except (BrokenPipeError, ConnectionResetError):
+        # The server went away (stopped while a query was under way, its answer unread):
+        # nothing is left to answer, and a traceback would only fill its log.
+        return
 
-    results_formats = {
-        "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-        "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-        "text/csv": ox.QueryResultsFormat.CSV,
-        "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-    }
-    rdf_formats = {
-        "text/turtle": ox.RdfFormat.TURTLE,
-        "application/n-triples": ox.RdfFormat.N_TRIPLES,
-        "application/ld+json": ox.RdfFormat.JSON_LD,
-        "application/rdf+xml": ox.RdfFormat.RDF_XML,
-        "application/trig": ox.RdfFormat.TRIG,
-        "application/n-quads": ox.RdfFormat.N_QUADS,
-    }
+
+def _answer_jobs(conn: Connection, store_path: str) -> None:
     path = Path(store_path)
-    remote = is_remote(store_path)
     store: Any = None
     marker: str | None = None
     conn.send((READY,))
@@ -210,69 +166,55 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
             return
         started = time.perf_counter()
         try:
-            if remote:
-                if store is None:
-                    store = open_remote(store_path, read_only=True)
-                result = _run_remote(store, job)
-            else:
-                options: dict[str, Any] = {"base_iri": job.base_iri}
-                if job.default_graphs or job.named_graphs:
-                    # The protocol's dataset replaces the query's FROM / FROM NAMED entirely.
-                    options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-                    options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-                elif not job.query_dataset:
-                    # (Setting this would also override the query's own FROM / FROM NAMED.)
-                    options["use_default_graph_as_union"] = True
-                functions = parameter_functions(job.parameters)
-                for attempt in range(2):
-                    current = version_marker(path)
-                    if store is None or current != marker or attempt:
-                        store = open_read_only_view(path)
-                        marker = current
-                    try:
-                        text = bind_parameters(job.query, job.parameters)
-                        result = store.query(text, custom_functions=functions, **options)
-                        break
-                    except (OSError, RuntimeError) as exc:
-                        # The view read a table file an ingest had just compacted away
-                        # (see whatworks.core.store.raced_a_writer): reopen it and run again.
-                        if attempt or not raced_a_writer(exc):
-                            raise
-            out: Any = _Capped(job.max_bytes)
-            if isinstance(result, ox.QueryBoolean):
-                kind = BOOLEAN
-                media = job.media_types.get(kind, "")
-                result.serialize(out, results_formats[media])
-            elif isinstance(result, ox.QuerySolutions):
-                kind = SOLUTIONS
-                media = job.media_types.get(kind, "")
-                result.serialize(out, results_formats[media])
-            else:
-                kind = GRAPH
-                media = job.media_types.get(kind, "")
-                fmt = rdf_formats[media]
-                if fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
-                    quads = (
-                        ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result
-                    )
-                    ox.serialize(quads, out, fmt)
-                else:
-                    ox.serialize(result, out, fmt)
-            conn.send(("ok", kind, media, b"".join(out.parts), time.perf_counter() - started))
-        except KeyError:
-            conn.send(("unacceptable", "no acceptable format for this kind of result"))
-        except (SyntaxError, QueryRefused) as exc:
+            options: dict[str, Any] = {"base_iri": job.base_iri}
+            if job.default_graphs or job.named_graphs:
+                # The protocol's dataset replaces the query's FROM / FROM NAMED entirely.
+                options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+                options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            elif not job.query_dataset:
+                # (Setting this would also override the query's own FROM / FROM NAMED.)
+                options["use_default_graph_as_union"] = True
+            functions = parameter_functions(job.parameters)
+            for attempt in range(2):
+                current = read_version_marker(path)
+                if store is None or current != marker or attempt:
+                    store = open_read_only_view(path)
+                    marker = current
+                try:
+                    text = bind_parameters(job.query, job.parameters)
+                    result = store.query(text, custom_functions=functions, **options)
+                    break
+                except (OSError, RuntimeError) as exc:
+                    # The view read a table file an ingest had just compacted away
+                    # (see whatworks.core.store.raced_a_writer): reopen it and run again.
+                    if attempt or not raced_a_writer(exc):
+                        raise
+            answer = serialize_answer(result, job, started)
+            conn.send(("ok", answer.kind, answer.media_type, answer.body, answer.seconds))
+        except NoAcceptableFormat as exc:
+            conn.send(("unacceptable", str(exc)))
+        except SyntaxError as exc:
             conn.send(("syntax", str(exc)))
-        except StoreUnavailable as exc:
-            conn.send(("unavailable", str(exc)))
-        except PartialResult as exc:
-            conn.send(("partial", str(exc)))
-        except (ResultTooLarge, AnswerTooLarge) as exc:
+        except AnswerTooLarge as exc:
             conn.send(("too_large", str(exc)))
         except StoreError as exc:
             conn.send(("error", str(exc)))
         except Exception as exc:  # the worker must answer, whatever the engine raised
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def failure(kind: str, message: str) -> StoreError:
+    """The typed error for a worker's failure message (``kind`` as :func:`_serve` sends)."""
+    if kind == "syntax":
+        return QueryRefused(message)
+    if kind == "too_large":
+        return AnswerTooLarge(message)
+    if kind == "unacceptable":
+        return NoAcceptableFormat(message)
+    if "not allowed" in message or "SERVICE" in message:
+        # The engine refuses a SERVICE call (none is configured in a worker).
+        return ServiceRefused(message)
+    return QueryFailed(message)
 
 
 @dataclass(eq=False)
@@ -285,7 +227,7 @@ class _Worker:
 class QueryPool:
     """A fixed number of query worker processes over one store."""
 
-    def __init__(self, store: Path | str, *, size: int, queue_timeout: float):
+    def __init__(self, store: Path, *, size: int, queue_timeout: float):
         self.store = store
         self.size = max(1, size)
         self.queue_timeout = queue_timeout
@@ -332,7 +274,8 @@ class QueryPool:
 
         :raises QueryBusy: no worker was free within the queue timeout.
         :raises QueryTimeout: the query passed ``timeout``; its worker was replaced.
-        :raises QueryFailed: the engine refused or failed the query.
+        :raises WorkerDied: the worker died under the query; it has been replaced.
+        :raises StoreError: another failure, typed by :func:`failure`.
         """
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
@@ -350,14 +293,14 @@ class QueryPool:
             if worker is not None:
                 self._replace(worker)
                 worker = None  # type: ignore[assignment]
-            raise QueryFailed("died", "the query worker died; it has been replaced") from exc
+            raise WorkerDied("the query worker died; it has been replaced") from exc
         finally:
             if worker is not None:
                 self._idle.put(worker)
         if message[0] == "ok":
             _, kind, media, body, seconds = message
             return Answer(kind, media, body, seconds)
-        raise QueryFailed(message[0], message[1])
+        raise failure(message[0], message[1])
 
     def _replace(self, worker: _Worker) -> None:
         worker.process.kill()
