@@ -143,10 +143,6 @@ def _routes(app: Any) -> Iterator[tuple[str, str, Offer]]:
         yield rule.endpoint, built[1] + QUERIES.get(rule.endpoint, ""), offer
 
 
-# pyLODE (the ontology's HTML, rendered in this process here) leaves its stylesheet open
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in.*pylode:pytest.PytestUnraisableExceptionWarning"
-)
 def test_every_get_route_answers_what_it_offers(client: Any) -> None:
     app, http = client
     checked = set()
