@@ -110,6 +110,7 @@ EXAMPLES = {
     "name": "",  # filled per view: a catalogue query, a YASGUI file
     "filename": "whatworks.css",
     "suffix": ".ttl",
+    "gss": "E09000007",  # a local authority's page
 }
 #: Query strings a route needs to answer at all (the explorer's JSON needs a question).
 QUERIES = {"explore.explore": "?outcome=reunification"}
