@@ -10,7 +10,8 @@ ready for the ingest pipeline's check → SHACL → store path (:func:`read_stat
   rates of 2013–2014 (count ÷ previous mid-year population; a measure of its own, never
   mixed with the official rate); the cube's data set and structure live in its graph;
 - ``lait_selected_measures_2015_2025_long.csv``: official rates per 10,000 (2015–2025)
-  and child poverty (per cent) for the same LAs;
+  and child poverty (per cent) for the same LAs, and the official rates of England and the
+  regions (whole numbers, as the DfE gives them);
 - ``raw_other/imd2019_upper_tier_la_summary.csv``: IMD 2019 average score;
 - ``ofsted_la_childrens_services_inspections_2009_2023.csv``: first SIF judgement, joined
   on name through ``ofsted_name_crosswalk.csv`` (an unmatched name raises
@@ -89,6 +90,22 @@ INTEGER_MEASURES = {
     EMMIE.childrenLookedAfterRevisedSeries,
     EMMIE.childrenStartedCare,
     EMMIE.childrenCeasedCare,
+}
+#: LAIT's codes of England and the regions (rates rounded by the DfE to whole numbers) →
+#: (GSS code, the name LAIT gives it).
+LAIT_AREAS = {
+    "970": (ENGLAND, "England"),
+    "980": ("E12000001", "North East"),
+    "981": ("E12000002", "North West"),
+    "982": ("E12000003", "Yorkshire and the Humber"),
+    "983": ("E12000004", "East Midlands"),
+    "984": ("E12000005", "West Midlands"),
+    "985": ("E12000006", "East of England"),
+    "986": ("E12000007", "London"),
+    "987": ("E13000001", "London (Inner)"),
+    "988": ("E13000002", "London (Outer)"),
+    "989": ("E12000008", "South East"),
+    "990": ("E12000009", "South West"),
 }
 #: LAIT measure codes read, and the measure each becomes.
 LAIT_MEASURES = {"LAC": EMMIE.lookedAfterRateOfficial, "ChildPov": EMMIE.childPovertyPercent}
@@ -372,16 +389,36 @@ def _national_series(path: Path) -> Graph:
 
 
 def _lait(path: Path, by_code: dict[str, LocalAuthority]) -> Graph:
-    """Official rates and child poverty for the LAs of the panel; ``-`` is "not available"
-    (no observation); areas outside the panel (later LAs, regions) are left out."""
+    """Official rates and child poverty for the LAs of the panel, and the official rates of
+    England and the regions (:data:`LAIT_AREAS`); ``-`` is "not available" (no observation);
+    other areas (LAs outside the panel) are left out. An aggregate row whose name is not
+    its area's stops the read."""
     graph = Graph()
-    for _, row in _rows(path):
+    for number, row in _rows(path):
         measure = LAIT_MEASURES.get(row["measure_code"])
+        if measure is None or row["value"] == "-":
+            continue
         la = by_code.get(row["la_number"])
-        if measure is None or la is None or row["value"] == "-":
+        if la is not None:
+            gss = la.gss
+        elif row["la_number"] in LAIT_AREAS and measure == EMMIE.lookedAfterRateOfficial:
+            gss, name = LAIT_AREAS[row["la_number"]]
+            if row["area_name"].lower() != name.lower():
+                raise InputError(
+                    [
+                        Problem(
+                            str(path),
+                            f"area {row['la_number']} should be {name}",
+                            row=number,
+                            column="area_name",
+                            found=row["area_name"],
+                        )
+                    ]
+                )
+        else:
             continue
         value = f"{float(row['value']):.1f}"
-        _add_observation(graph, la.gss, int(row["year"]), measure, value, "official")
+        _add_observation(graph, gss, int(row["year"]), measure, value, "official")
     return graph
 
 

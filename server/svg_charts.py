@@ -237,6 +237,14 @@ def sparkline_svg(
     )
 
 
+#: The width of a label's character, in ems (generous for a sans-serif face).
+_LABEL_EM = 0.62
+
+
+def _last(values: list[float | None]) -> float | None:
+    return next((v for v in reversed(values) if v is not None), None)
+
+
 def line_chart_svg(
     years: list[int],
     series: list[tuple[str, list[float | None]]],
@@ -246,13 +254,20 @@ def line_chart_svg(
     desc: str,
     width: int = 640,
     height: int = 320,
+    reference: float | None = 100.0,
 ) -> str:
-    """Lines over ``years``, one per (name, values), each named at its right end; a
-    dashed reference line at 100 when the values are an index."""
-    left, right, top, bottom = 44, 170, 12, 28
+    """Lines over ``years``, one per (name, values), each named at its right end (in dark
+    text after a swatch of its colour; the margin is as wide as the longest name needs, so
+    no name is cut off); a dashed reference line at ``reference`` (100: the values are an
+    index), or none."""
+    names = [f"{name} {last:.0f}" for name, values in series if (last := _last(values)) is not None]
+    left, top, bottom = 44, 12, 28
+    right = max(170, 28 + round(max((len(n) for n in names), default=0) * _LABEL_EM * 12))
+    width = max(width, left + right + 240)
     plot_w, plot_h = width - left - right, height - top - bottom
     known = [v for _, values in series for v in values if v is not None] or [0.0, 1.0]
-    low, high = min([*known, 100.0]), max([*known, 100.0])
+    fixed = [] if reference is None else [reference]
+    low, high = min([*known, *fixed]), max([*known, *fixed])
     pad = (high - low) * 0.05 or 1.0
     low, high = low - pad, high + pad
 
@@ -268,10 +283,20 @@ def line_chart_svg(
         'xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-        f'<line x1="{left}" y1="{y(100):.1f}" x2="{left + plot_w}" y2="{y(100):.1f}" '
-        'class="null-line" stroke="#888" stroke-dasharray="4 3"/>',
-        f'<text x="{left - 6}" y="{y(100) + 4:.1f}" text-anchor="end" class="axis">100</text>',
     ]
+    if reference is not None:
+        parts += [
+            f'<line x1="{left}" y1="{y(reference):.1f}" x2="{left + plot_w}" '
+            f'y2="{y(reference):.1f}" class="null-line" stroke="#888" stroke-dasharray="4 3"/>',
+            f'<text x="{left - 6}" y="{y(reference) + 4:.1f}" text-anchor="end" class="axis">'
+            f"{reference:g}</text>",
+        ]
+    else:
+        for v in (low + pad, high - pad):
+            parts.append(
+                f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" class="axis">'
+                f"{v:.0f}</text>"
+            )
     for i, year in enumerate(years):
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" class="axis">{year}</text>'
@@ -287,15 +312,25 @@ def line_chart_svg(
             f'stroke-width="2"{dash} data-series="{escape(name)}">'
             f"<title>{escape(name)}</title></polyline>"
         )
-        last = next((v for v in reversed(values) if v is not None), None)
+        last = _last(values)
         if last is not None:
             end = y(last) + 4
             while any(abs(end - e) < 14 for e in ends):
                 end += 14
             ends.append(end)
             parts.append(
-                f'<text x="{left + plot_w + 6}" y="{end:.1f}" fill="{colour}" class="line-label">'
-                f"{escape(name)} {last:.0f}</text>"
+                f'<line x1="{left + plot_w + 4}" y1="{end - 4:.1f}" x2="{left + plot_w + 18}" '
+                f'y2="{end - 4:.1f}" stroke="{colour}" stroke-width="3"{dash}/>'
+                f'<text x="{left + plot_w + 22}" y="{end:.1f}" fill="#1b1b1b" font-size="12" '
+                f'class="line-label">{escape(name)} {last:.0f}</text>'
             )
     parts.append("</svg>")
+    # labels pushed below the plot: make room for them rather than cut them off
+    full = max([height, *(round(e) + 6 for e in ends)])
+    if full != height:
+        parts[0] = (
+            parts[0]
+            .replace(f'height="{height}"', f'height="{full}"', 1)
+            .replace(f'0 0 {width} {height}"', f'0 0 {width} {full}"', 1)
+        )
     return "".join(parts)

@@ -568,6 +568,77 @@ def test_cq10_comparable_estimates_of_the_bundled_base(store: EmbeddedStore) -> 
     assert ask(store, "pooled_effects") == []
 
 
+# -- CQ12 after 2017: official rates by region (data/la, LAIT) --------------------------------
+
+LA_DATA = ROOT / "data" / "la"
+GEO = "http://statistics.data.gov.uk/id/statistical-geography/"
+#: LAIT's area numbers of England and the regions, as the DfE publishes them.
+LAIT_AGGREGATES = {
+    "970": "E92000001",
+    "980": "E12000001",
+    "981": "E12000002",
+    "982": "E12000003",
+    "983": "E12000004",
+    "984": "E12000005",
+    "985": "E12000006",
+    "986": "E12000007",
+    "987": "E13000001",
+    "988": "E13000002",
+    "989": "E12000008",
+    "990": "E12000009",
+}
+
+
+def lait_rates() -> dict[str, dict[int, float]]:
+    """GSS code → year → official rate, from the LAIT file, for England, the regions and the
+    panel's authorities (GSS codes as they are now: Gateshead and Northumberland changed)."""
+    with (LA_DATA / "cla_la_panel_2012_2017.csv").open(encoding="utf-8-sig") as handle:
+        panel = {r["la_code_old"]: r["gss_code"] for r in csv.DictReader(handle)}
+    panel = {
+        k: {"E08000020": "E08000037", "E06000048": "E06000057"}.get(v, v) for k, v in panel.items()
+    }
+    rates: dict[str, dict[int, float]] = defaultdict(dict)
+    with (LA_DATA / "lait_selected_measures_2015_2025_long.csv").open(encoding="utf-8-sig") as f:
+        for r in csv.DictReader(f):
+            gss = LAIT_AGGREGATES.get(r["la_number"]) or panel.get(r["la_number"])
+            if r["measure_code"] == "LAC" and gss and r["value"] != "-":
+                rates[gss][int(r["year"])] = round(float(r["value"]), 1)
+    return rates
+
+
+def test_cq12_rates_after_2017_london_down_north_up(store: EmbeddedStore) -> None:
+    rates = lait_rates()
+    rows = ask(store, "looked_after_rate_change_by_region", level="all")
+    got = {
+        code(r["area"]): (float(r["rate_from"]), float(r["rate_to"]), float(r["change"]))
+        for r in rows
+    }
+    expected = {
+        gss: (by_year[2017], by_year[2025], round(by_year[2025] - by_year[2017], 1))
+        for gss, by_year in rates.items()
+        if 2017 in by_year and 2025 in by_year
+    }
+    assert {k: (a, b, round(c, 1)) for k, (a, b, c) in got.items()} == expected
+    regions = {code(r["area"]): r for r in ask(store, "looked_after_rate_change_by_region")}
+    assert len(regions) == 11  # nine regions, and Inner and Outer London
+    # "London down, North up", 2017 to 2025, as the DfE's file has it
+    london, north = rates["E12000007"], [rates[f"E1200000{n}"] for n in (1, 2, 3)]
+    assert london[2025] < london[2017] and all(r[2025] > r[2017] for r in north)
+    assert regions["E12000007"]["direction"] == "falling"
+    assert regions["E12000007"]["seed_group"] == "london"
+    for n in (1, 2, 3):
+        assert regions[f"E1200000{n}"]["direction"] == "rising"
+        assert regions[f"E1200000{n}"]["seed_group"] == "north"
+    assert "seed_group" not in regions["E12000009"]  # South West: neither
+    # another pair of years
+    earlier = ask(
+        store, "looked_after_rate_change_by_region", level="england", from_year=2015, to_year=2020
+    )
+    assert [(float(r["rate_from"]), float(r["rate_to"])) for r in earlier] == [
+        (rates["E92000001"][2015], rates["E92000001"][2020])
+    ]
+
+
 # -- CQ14: provenance --------------------------------------------------------------------------
 
 

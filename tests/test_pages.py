@@ -367,7 +367,7 @@ def test_local_authorities_page(live_server: LiveServer) -> None:
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
     html = body.decode("utf-8")
-    assert "Children looked after by local authority, 2012–2017" in html
+    assert "Children looked after by local authority, 2012–2017: the seed's panel" in html
 
     class Rows(HTMLParser):
         """The region table's rows (area → direction) and the LA table's row count."""
@@ -404,8 +404,9 @@ def test_local_authorities_page(live_server: LiveServer) -> None:
     assert parsed.directions["North West"] == "rising"
     assert parsed.la_rows == 151
     assert '<svg id="region-trend"' in html and 'class="sparkline"' in html
-    # LA IRIs are ONS's: shown as links out, never fetched; the associations carry the caveat.
-    assert 'href="http://statistics.data.gov.uk/id/statistical-geography/E09000007"' in html
+    # Each LA links to its own page here (its ONS IRI is shown there, as a link out); the
+    # associations carry the caveat.
+    assert 'href="/local-authorities/E09000007"' in html
     assert "Area-level associations between local authorities" in html
     assert re.search(
         r"<td>\d+</td><td>[+-]\d+\.\d\d</td><td>[+-]\d+\.\d\d to [+-]\d+\.\d\d</td>", html

@@ -234,8 +234,9 @@ def test_500_page_says_nothing_of_the_internals(
 ) -> None:
     """An internal error, made in-process (a real server has no route that fails on
     purpose): the page has the status and the request id, and no traceback or path."""
-    from whatworks.server import app as application
     from whatworks.server.query_worker import QueryPool
+
+    from whatworks.server import app as application
 
     class _NoPool(QueryPool):
         def __init__(self, *args: object, **kwargs: object) -> None:

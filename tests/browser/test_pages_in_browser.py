@@ -195,8 +195,18 @@ def test_local_authorities_page(watched: Watched) -> None:
     page = watched.page
     page.goto(watched.origin + "/local-authorities")
     page.wait_for_selector("#region-table")
-    assert page.locator("h1").inner_text() == "Children looked after by local authority, 2012–2017"
+    assert page.locator("h1").inner_text().startswith("Children looked after by local authority")
     assert page.locator("#la-table tbody tr").count() == 151
+    # the script's search box narrows the table, and a heading's button sorts it
+    page.get_by_label("Find an authority or region").fill("Yorkshire and The Humber")
+    shown = page.locator("#la-table tbody tr:visible")
+    assert 0 < shown.count() < 151
+    assert all("Yorkshire and The Humber" in t for t in shown.all_inner_texts())
+    page.get_by_label("Find an authority or region").fill("")
+    page.locator("#la-table thead button", has_text="local authority").click()
+    page.locator("#la-table thead button", has_text="local authority").click()
+    names = page.locator("#la-table tbody th a").all_inner_texts()
+    assert (names[0], names[-1]) == ("York", "Barking and Dagenham")  # descending
     assert page.locator("#region-trend polyline").count() >= 9
     assert page.locator("#region-table tr[data-area='Inner London'] td.direction").inner_text() == (
         "falling"

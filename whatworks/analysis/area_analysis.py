@@ -29,6 +29,7 @@ import numpy as np
 import statsmodels.api as sm
 
 from whatworks.core.catalogue import internal
+from whatworks.core.namespaces import concept
 from whatworks.core.store import Store
 
 CAVEAT = (
@@ -61,6 +62,8 @@ class Association:
     ci_lower: float
     ci_upper: float
     p_value: float
+    #: the concept the term stands for (an Ofsted judgement), when it is one
+    concept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,9 @@ def analyse_rows(rows: list[dict[str, str]], *, alpha: float = 0.05) -> AreaAnal
                         ci_lower=float(intervals[index][0]),
                         ci_upper=float(intervals[index][1]),
                         p_value=float(fit.pvalues[index]),
+                        concept=str(concept("ofsted-judgement", _JUDGEMENTS[index - 1]))
+                        if factor == "ofsted"
+                        else None,
                     )
                 )
     return AreaAnalysis(associations=tuple(associations), authorities=len(rows))
