@@ -110,6 +110,8 @@ class IngestReport:
     written: tuple[tuple[URIRef, int, int], ...] = ()
     #: how the derived graph was brought up to date: "none", "partial" or "full"
     derived: str = "none"
+    #: files with no records (a blank coding sheet): left out, their stored graphs kept
+    empty: tuple[Path, ...] = ()
 
 
 def graph_name_for(path: Path) -> str:
@@ -550,7 +552,9 @@ def ingest(
     :mod:`whatworks.analysis.derived`) is brought up to date in a second transaction: for the
     interventions the change can reach, or all of them after a large change; results that
     did not change are not rewritten. A file whose graph and bytes are both as stored
-    writes nothing, and the dataset version stays as it was.
+    writes nothing, and the dataset version stays as it was. A file with no records (no
+    triples: a blank coding sheet) is left out (:attr:`IngestReport.empty`), its stored
+    graph kept; when no file has any, nothing is written.
 
     :raises InputError: see :func:`prepare`.
     :raises ValidationFailed: see :func:`prepare`.
@@ -569,6 +573,11 @@ def ingest(
         incremental=True,
     )
     ended = datetime.now(UTC)
+    built = {id(s) for s in extra}
+    empty = tuple(s.path for s in sources if not len(s.graph) and id(s) not in built)
+    sources = [s for s in sources if len(s.graph) or id(s) in built]
+    if not sources:
+        return IngestReport((), 0, 0, store.dataset_version(), tuple(warnings), empty=empty)
     canon = Canonical()
     changes: dict[URIRef, tuple[list[Triple], list[Triple]]] = {}
     touched: set[URIRef] = set()
@@ -632,6 +641,7 @@ def ingest(
         warnings=tuple(warnings),
         written=tuple(written),
         derived=derived,
+        empty=empty,
     )
 
 

@@ -8,12 +8,16 @@ rules (SHACL violations, rows that break the coding-sheet format); 2 usage or I/
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
 import json
+import os
+import shutil
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import pyoxigraph as ox
@@ -51,34 +55,79 @@ def _fail(error: WhatworksError) -> NoReturn:
 
 
 class Context:
-    def __init__(self, store: str | None):
+    def __init__(self, store: str | None = None):
         self.store_option = store
 
     def open(self, *, read_only: bool = False) -> Store:
         return open_configured_store(self.store_option, read_only=read_only)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="whatworks")
-@click.option(
-    "--store",
-    metavar="PATH|URL",
-    default=None,
-    help=f"Store folder, or the query URL of a SPARQL store (docs/remote-stores.md) "
-    f"(default: ${STORE_ENV}, else ~/.local/share/whatworks/store).",
+def _remember_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # The group's --store is read first, a command's after it: the one after the command wins.
+    if value is not None:
+        ctx.ensure_object(Context).store_option = value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_option(function: F) -> F:
+    """``--store``, accepted before the command (``whatworks --store X load``) and after it
+    (``whatworks load --store X``): one definition, on the group and on each command that
+    opens the store; its value is kept in the context's :class:`Context`."""
+    return click.option(
+        "--store",
+        metavar="PATH|URL",
+        default=None,
+        expose_value=False,
+        callback=_remember_store,
+        help=f"Store folder, or the query URL of a SPARQL store (docs/remote-stores.md) "
+        f"(default: ${STORE_ENV}, else ~/.local/share/whatworks/store). Accepted before or "
+        f"after the command.",
+    )(function)
+
+
+class _Group(click.Group):
+    """The command group; a reader that closes the pipe early (``| head``) ends the
+    command quietly, with status 0."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_gone()
+        return result
+
+
+def _stdout_gone() -> NoReturn:
+    """Standard output's reader went away: point it at /dev/null (so that the flush at exit
+    cannot fail again) and end with status 0, as `head` expects of a writer."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(0)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+@click.version_option(__version__, prog_name="whatworks")
+@store_option
 @click.pass_context
-def main(ctx: click.Context, store: str | None) -> None:
+def main(ctx: click.Context) -> None:
     """whatworks: an EMMIE-coded evidence base for children's social care, as a knowledge graph.
 
     Load the bundled evidence with `whatworks load`, check it with `whatworks validate`, and
     ask it questions with `whatworks query`.
     """
-    ctx.obj = Context(store)
+    ctx.ensure_object(Context)
 
 
 @main.command()
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@store_option
 @click.pass_obj
 def load(obj: Context, quiet: bool) -> None:
     """Load the bundled evidence base into the store (replacing its earlier version).
@@ -122,6 +171,7 @@ def load(obj: Context, quiet: bool) -> None:
     help="Show progress bars for long sheets (default: when on a terminal).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@store_option
 @click.pass_obj
 def ingest(
     obj: Context,
@@ -137,6 +187,10 @@ def ingest(
 
     Each file becomes one named graph, replacing the graph of the same name; all files of
     one call are validated together and written in one transaction, or not at all.
+
+    A file with no records (such as the blank sheet of `whatworks template`) is left out
+    with a warning, and the store keeps its graph of that name as it was. When no file has
+    any record, nothing is written and the exit status is 1.
     """
     _run_ingest(
         obj,
@@ -184,6 +238,11 @@ def _run_ingest(
         _fail(exc)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for path in report.empty:
+        click.echo(f"warning: {path}: no records (a blank coding sheet?); left out", err=True)
+    if not report.graphs:
+        click.echo("error: no records in the files given; nothing was written", err=True)
+        sys.exit(1)
     if not quiet:
         click.echo(
             f"ingested {len(report.graphs)} file(s): {report.records} records, "
@@ -222,6 +281,7 @@ def _run_ingest(
     "for HermiT; their shapes check them) and the provenance graphs (HermiT refuses their "
     "timestamps) are left out.",
 )
+@store_option
 @click.pass_obj
 def validate(
     obj: Context,
@@ -396,9 +456,11 @@ def _render_report(target: str, problems: list[Problem], warnings: list[Problem]
     type=click.Choice(["table", "csv", "json", "turtle"]),
     default="table",
     show_default=True,
-    help="table/csv/json for SELECT and ASK (json: for a catalogue query, the same "
-    "answer as the API); turtle for CONSTRUCT and DESCRIBE.",
+    help="table/csv/json for SELECT and ASK (table: to read, IRIs as prefix:name, cells "
+    "shortened to fit the terminal; json: for a catalogue query, the same answer as the "
+    "API); turtle for CONSTRUCT and DESCRIBE.",
 )
+@store_option
 @click.pass_obj
 def query(
     obj: Context, source: str | None, params: tuple[str, ...], list_queries: bool, fmt: str
@@ -492,19 +554,56 @@ def _print_result(result: object, fmt: str) -> None:
         _fail(WhatworksError("--format turtle is for CONSTRUCT and DESCRIBE queries"))
     names = [v.value for v in result.variables]
     rows = [[_cell(sol[name]) for name in names] for sol in result]
-    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip())
+    widths = _fit([max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)])
+    click.echo(_table_line(names, widths))
     click.echo("  ".join("-" * w for w in widths))
     for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        click.echo(_table_line(row, widths))
     click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _fit(widths: list[int]) -> list[int]:
+    """Column widths that fit the terminal ($COLUMNS, else the terminal's width; no limit
+    when standard output is not a terminal): the widest columns are narrowed first, to one
+    width for all of them."""
+    limit = shutil.get_terminal_size(fallback=(0, 0)).columns
+    room = limit - 2 * (len(widths) - 1)
+    if limit <= 0 or sum(widths) <= room:
+        return widths
+    cap = max(widths)
+    while cap > 1 and sum(min(w, cap) for w in widths) > room:
+        cap -= 1
+    return [min(w, cap) for w in widths]
+
+
+def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(
+        (c if len(c) <= w else c[: w - 1] + "\u2026").ljust(w)
+        for c, w in zip(cells, widths, strict=True)
+    ).rstrip()
 
 
 def _cell(term: object) -> str:
     if term is None:
         return ""
+    if isinstance(term, ox.NamedNode):
+        return _curie(term.value)
     value = getattr(term, "value", None)
-    return str(value) if value is not None else str(term)
+    text = str(value) if value is not None else str(term)
+    return " ".join(text.split())  # one line a row: a cell's line breaks and tabs as spaces
+
+
+def _curie(iri: str) -> str:
+    """``iri`` as prefix:name with the project's prefixes (the longest base that matches),
+    or whole when none does."""
+    from whatworks.core.namespaces import PREFIXES
+
+    best = max(
+        ((p, base) for p, base in PREFIXES.items() if iri.startswith(base) and iri != base),
+        key=lambda item: len(item[1]),
+        default=None,
+    )
+    return f"{best[0]}:{iri[len(best[1]) :]}" if best else iri
 
 
 #: File suffixes that make ``export --out`` write one file (the single-format mode).
@@ -540,6 +639,7 @@ _RDF_SUFFIXES = (".nq", ".nquads", ".trig", ".ttl", ".turtle", ".nt", ".ntriples
     default=None,
     help="Release: the public SPARQL endpoint (void:sparqlEndpoint). Default: none stated.",
 )
+@store_option
 @click.pass_obj
 def export(
     obj: Context,
@@ -631,6 +731,7 @@ def template(fmt: str, out: Path) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_option
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
     """Counts per class and per named graph."""
@@ -666,22 +767,14 @@ def stats(obj: Context, as_json: bool) -> None:
             )
         )
         return
-    from whatworks.core.namespaces import PREFIXES
-
-    def short(iri: str) -> str:
-        for prefix, base in PREFIXES.items():
-            if iri.startswith(base):
-                return f"{prefix}:{iri[len(base) :]}"
-        return iri
-
     click.echo(f"store {location}, version {version}")
     click.echo(f"{sum(n for _, n in graphs)} triples in {len(graphs)} graphs")
     click.echo("\nrecords per class:")
     for cls, n in classes:
-        click.echo(f"  {n:>7}  {short(cls)}")
+        click.echo(f"  {n:>7}  {_curie(cls)}")
     click.echo("\ntriples per graph:")
     for graph, n in graphs:
-        click.echo(f"  {n:>7}  {short(graph)}")
+        click.echo(f"  {n:>7}  {_curie(graph)}")
 
 
 @main.command()
@@ -734,41 +827,95 @@ def meta(csv_file: Path, method: str, as_json: bool, svg: Path | None) -> None:
     type=int,
     help="Request threads (queries run in separate worker processes).",
 )
+@store_option
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int) -> None:
     """Serve the SPARQL endpoint (read-only) on a production WSGI server (waitress).
 
     Settings come from defaults, a TOML file named by $WHATWORKS_SETTINGS, and
-    WHATWORKS_* variables (docs/server.md).
+    WHATWORKS_* variables (docs/server.md). The port is taken before anything starts: a
+    port in use is one line of error and exit 2. The last line printed before serving is the
+    address to open in a browser.
     """
     import waitress
 
-    from whatworks.server import create_app
-    from whatworks.server.gap_map import keep_warm
-
+    # Listening first: a busy port is said before the server and its query workers start.
     try:
-        app = create_app({"store": store_target(obj.store_option)})
+        sockets = _listen(host, port)
     except WhatworksError as exc:
         _fail(exc)
-    # The landing page's and the gap map's summaries, computed ahead of readers (at start
-    # and after each ingest), so that the first reader of a large base does not wait.
-    keep_warm(app)
-    click.echo(
-        f"whatworks {__version__}: SPARQL endpoint at http://{host}:{port}/sparql (Ctrl-C to stop)",
-        err=True,
-    )
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        ident="whatworks",
-        clear_untrusted_proxy_headers=True,
-        # waitress would buffer up to 1 GiB before the app could answer 413; past our own
-        # limit plus 16 MiB it answers 413 itself (plain text) without buffering more
-        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 16 * 1024 * 1024,
-        _quiet=True,
-    )
+    port = sockets[0].getsockname()[1]  # the one the system chose for --port 0
+    try:
+        from whatworks.server import create_app
+        from whatworks.server.gap_map import keep_warm
+
+        try:
+            app = create_app({"store": store_target(obj.store_option)})
+        except WhatworksError as exc:
+            _fail(exc)
+        url = f"http://{_browsable(host)}:{port}/"
+        click.echo(f"whatworks {__version__}: SPARQL endpoint at {url}sparql", err=True)
+        click.echo(f"Open {url} in a browser (Ctrl-C to stop)", err=True)
+        sys.stderr.flush()
+        # The landing page's and the gap map's summaries, computed ahead of readers (at start
+        # and after each ingest), so that the first reader of a large base does not wait.
+        keep_warm(app)
+        waitress.serve(
+            app,
+            sockets=sockets,
+            threads=threads,
+            ident="whatworks",
+            clear_untrusted_proxy_headers=True,
+            # waitress would buffer up to 1 GiB before the app could answer 413; past our own
+            # limit plus 16 MiB it answers 413 itself (plain text) without buffering more
+            max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 16 * 1024 * 1024,
+            _quiet=True,
+        )
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address of ``host`` on ``port`` (as waitress would bind them).
+
+    :raises WhatworksError: the port is in use or not allowed, or the host has no address.
+    """
+    try:
+        addresses = socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise WhatworksError(f"cannot listen on {host}: {exc.strerror}; see --host") from exc
+    bound: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in bound:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is in use on {host}; choose another with --port"
+        elif exc.errno == errno.EACCES:
+            reason = f"port {port} on {host} needs privileges; choose another with --port"
+        else:
+            reason = f"cannot listen on {host} port {port}: {exc.strerror}; see --host, --port"
+        raise WhatworksError(reason) from exc
+    return bound
+
+
+def _browsable(host: str) -> str:
+    """The host part of the address to open for a server listening on ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 if __name__ == "__main__":  # pragma: no cover
