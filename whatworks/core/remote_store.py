@@ -88,6 +88,7 @@ from whatworks.core.store import (
     data_operations,
     from_ox,
     new_version,
+    solution_rows,
     statement,
     update_graphs_by_replacing,
     version_update,
@@ -279,14 +280,7 @@ class RemoteStore:
     def select(
         self, sparql: str, *, parameters: Mapping[str, Node] | None = None
     ) -> list[dict[str, Node]]:
-        result = self.query(sparql, parameters=parameters)
-        if not isinstance(result, ox.QuerySolutions):
-            raise StoreError("expected a SELECT query")
-        names = [v.value for v in result.variables]
-        return [
-            {name: from_ox(solution[name]) for name in names if solution[name] is not None}
-            for solution in result
-        ]
+        return solution_rows(self.query(sparql, parameters=parameters))
 
     def graph_names(self) -> list[URIRef]:
         return self._dataset_graphs(fresh=True)

@@ -260,19 +260,7 @@ class EmbeddedStore:
     def select(
         self, sparql: str, *, parameters: Mapping[str, Node] | None = None
     ) -> list[dict[str, Node]]:
-        result = self.query(sparql, parameters=parameters)
-        if not isinstance(result, ox.QuerySolutions):
-            raise StoreError("expected a SELECT query")
-        names = [v.value for v in result.variables]
-        rows = []
-        for solution in result:
-            row = {}
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    row[name] = from_ox(term)
-            rows.append(row)
-        return rows
+        return solution_rows(self.query(sparql, parameters=parameters))
 
     def graph_names(self) -> list[URIRef]:
         # Oxigraph keeps the name of a graph whose triples were all deleted: skip those.
@@ -623,6 +611,21 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"cannot store {term!r}")
+
+
+def solution_rows(result: QueryResult) -> list[dict[str, Node]]:
+    """A SELECT answer as rows, each mapping its bound variables to rdflib terms (both
+    backends' :meth:`Store.select`).
+
+    :raises StoreError: the answer is not a SELECT's.
+    """
+    if not isinstance(result, ox.QuerySolutions):
+        raise StoreError("expected a SELECT query")
+    names = [v.value for v in result.variables]
+    return [
+        {name: from_ox(solution[name]) for name in names if solution[name] is not None}
+        for solution in result
+    ]
 
 
 def from_ox(term: object) -> Any:
