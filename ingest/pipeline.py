@@ -24,16 +24,10 @@ from rdflib.term import Node
 
 from whatworks.core.catalogue import Given, internal
 from whatworks.core.config import VALIDATE_BATCH_TRIPLES
+from whatworks.core.engine import from_ox, to_ox
 from whatworks.core.errors import InputError, Problem, ValidationFailed
 from whatworks.core.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
-from whatworks.core.store import (
-    GraphChange,
-    Store,
-    Triple,
-    from_ox,
-    to_ox,
-    update_graphs_by_replacing,
-)
+from whatworks.core.store import GraphChange, Store, Triple, update_graphs_by_replacing
 from whatworks.core.validation import (
     ValidationReport,
     ValidationResult,

@@ -24,8 +24,8 @@ from xml.parsers import expat
 import pyoxigraph as ox
 from rdflib import Graph
 
+from whatworks.core.engine import from_ox
 from whatworks.core.errors import InputError, Problem
-from whatworks.core.store import from_ox
 
 #: Suffix → (Oxigraph format, media type).
 RDF_SUFFIXES: dict[str, tuple[ox.RdfFormat, str]] = {

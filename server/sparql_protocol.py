@@ -26,9 +26,9 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from whatworks import __version__
+from whatworks.core.engine import check_iri
 from whatworks.core.formats import serialize_graph
 from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
-from whatworks.core.store import check_iri
 
 from .api_error import ApiError
 from .execution import run_bounded

@@ -44,8 +44,9 @@ from tests.conftest import (
     write_sheet,
 )
 from whatworks.analysis.derived import DERIVED_GRAPH
+from whatworks.core.engine import VERSION_MARKER
 from whatworks.core.namespaces import source_graph
-from whatworks.core.store import DEBUG_PHASES_ENV, VERSION_MARKER, open_store
+from whatworks.core.store import DEBUG_PHASES_ENV, open_store
 
 PHASE = "whatworks-phase: "
 

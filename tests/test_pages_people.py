@@ -234,18 +234,17 @@ def test_500_page_says_nothing_of_the_internals(
 ) -> None:
     """An internal error, made in-process (a real server has no route that fails on
     purpose): the page has the status and the request id, and no traceback or path."""
-    from whatworks.server.query_worker import QueryPool
-
+    from whatworks.core import query_pool
     from whatworks.server import app as application
 
-    class _NoPool(QueryPool):
+    class _NoPool(query_pool.QueryPool):
         def __init__(self, *args: object, **kwargs: object) -> None:
             pass
 
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(application, "QueryPool", _NoPool)
+    monkeypatch.setattr(query_pool, "QueryPool", _NoPool)
     app = application.create_app({"store": str(bundled_store), "query_workers": 1})
 
     @app.get("/boom")

@@ -21,9 +21,10 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tests.conftest import LiveServer
 from whatworks.cli import main
+from whatworks.core.engine import from_ox
 from whatworks.core.errors import StoreError, WhatworksError
 from whatworks.core.namespaces import DATASET, EMMIE_NS, GRAPH, PREFIXES
-from whatworks.core.store import from_ox, open_store
+from whatworks.core.store import open_store
 from whatworks.publishing import release
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")

@@ -8,13 +8,13 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
 from whatworks.core.config import is_remote, store_target
+from whatworks.core.engine import bind_parameters
 from whatworks.core.errors import WhatworksError
 from whatworks.core.remote_store import (
     PartialResult,
     RemoteSettings,
     _check_complete,
 )
-from whatworks.core.store import bind_parameters
 
 URL = "http://127.0.0.1:7878/query"
 

@@ -139,7 +139,7 @@ def test_ask_xml(live_server: LiveServer, how: str) -> None:
 
 
 def parsed(body: bytes, fmt: ox.RdfFormat) -> Graph:
-    from whatworks.core.store import from_ox
+    from whatworks.core.engine import from_ox
 
     graph = Graph()
     for t in ox.parse(body, fmt):

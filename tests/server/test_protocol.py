@@ -32,7 +32,7 @@ from tests.server.conftest import (
     w3c_document,
     w3c_graph,
 )
-from whatworks.core.store import from_ox
+from whatworks.core.engine import from_ox
 
 SPARQL_RESULTS = "{http://www.w3.org/2005/sparql-results#}"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

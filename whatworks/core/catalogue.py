@@ -15,7 +15,7 @@ Parameter types: ``concept`` (a code of a SKOS scheme, bound as the concept's IR
 ``iri``, ``integer`` (with optional ``minimum``/``maximum``), ``boolean``, ``enum`` (one of
 ``values``, bound as a plain literal) and ``string``. The query reads parameter ``x`` with
 ``BIND(wwfn:param("x") AS ?x)``: the store writes the value there as an RDF term (by the
-serializer, :func:`whatworks.core.store.bind_parameters`: escaped, never pasted as given), or
+serializer, :func:`whatworks.core.engine.bind_parameters`: escaped, never pasted as given), or
 drops the ``BIND`` when ``x`` was not given (and has no ``default``), leaving ``?x``
 unbound — so optional filters read ``FILTER(!BOUND(?x) || ...)``. Values outside their
 type or allowed set are refused with the allowed values listed. (pyoxigraph's own
@@ -53,9 +53,9 @@ import yaml
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
+from whatworks.core.engine import to_ox
 from whatworks.core.errors import WhatworksError
 from whatworks.core.namespaces import concept, sparql_prologue
-from whatworks.core.store import to_ox
 from whatworks.core.vocab import SCHEMES
 
 PARAM_TYPES = ("concept", "iri", "integer", "boolean", "enum", "string")
@@ -212,7 +212,7 @@ class NamedQuery:
 
     def prepare(self, terms: Mapping[str, Given] | None = None) -> PreparedQuery:
         """The query for ``terms`` (typed values from Python, by parameter name), and the
-        parameters the store binds (:func:`whatworks.core.store.bind_parameters`).
+        parameters the store binds (:func:`whatworks.core.engine.bind_parameters`).
 
         Lines whose ``#@ if`` names no given parameter are left out; a ``many`` parameter's
         terms are written into its ``VALUES`` block (left out when not given).

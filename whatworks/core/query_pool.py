@@ -32,6 +32,13 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib.term import Node
 
+from whatworks.core.engine import (
+    bind_parameters,
+    open_read_only_view,
+    parameter_functions,
+    raced_a_writer,
+    read_version_marker,
+)
 from whatworks.core.errors import (
     AnswerTooLarge,
     NoAcceptableFormat,
@@ -42,13 +49,6 @@ from whatworks.core.errors import (
     ServiceRefused,
     StoreError,
     WorkerDied,
-)
-from whatworks.core.store import (
-    bind_parameters,
-    open_read_only_view,
-    parameter_functions,
-    raced_a_writer,
-    read_version_marker,
 )
 
 #: The server's logger: the pool serves it, and its warnings belong in the server's log.
@@ -186,7 +186,7 @@ def _answer_jobs(conn: Connection, store_path: str) -> None:
                     break
                 except (OSError, RuntimeError) as exc:
                     # The view read a table file an ingest had just compacted away
-                    # (see whatworks.core.store.raced_a_writer): reopen it and run again.
+                    # (see whatworks.core.engine.raced_a_writer): reopen it and run again.
                     if attempt or not raced_a_writer(exc):
                         raise
             answer = serialize_answer(result, job, started)

@@ -65,6 +65,7 @@ from rdflib.term import Node
 from SPARQLWrapper import GET, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
 
+from whatworks.core.engine import bind_parameters, from_ox
 from whatworks.core.errors import (
     AnswerTooLarge,
     PartialResult,
@@ -84,9 +85,7 @@ from whatworks.core.store import (
     GraphChange,
     QueryResult,
     Triple,
-    bind_parameters,
     data_operations,
-    from_ox,
     new_version,
     solution_rows,
     statement,

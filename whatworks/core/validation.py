@@ -36,7 +36,7 @@ from rdflib.namespace import DCTERMS, RDF, SH
 from rdflib.query import Processor, Result
 from rdflib.term import IdentifiedNode, Identifier, Node
 
-from whatworks.core.store import from_ox
+from whatworks.core.engine import from_ox
 
 if TYPE_CHECKING:
     from rdflib.plugins.sparql.sparql import Query

@@ -1,0 +1,152 @@
+"""The embedded engine's own ground, below the store and its query workers: terms in and
+out of pyoxigraph, catalogue parameters written into query text, read-only views of a store
+folder and its version marker.
+
+:mod:`whatworks.core.store` (the stores) and :mod:`whatworks.core.query_pool` (the embedded
+store's worker processes) both build on it; it imports neither.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: File in the store folder holding the dataset version, rewritten after every change.
+VERSION_MARKER = "WHATWORKS_VERSION"
+
+
+def check_iri(text: str) -> None:
+    """Check that ``text`` is an absolute IRI, as the engine reads one.
+
+    :raises ValueError: it is not; the message says why.
+    """
+    ox.NamedNode(text)
+
+
+def read_version_marker(path: Path) -> str:
+    """The version marker of the store folder ``path`` (written after every change), or ""
+    before the first."""
+    try:
+        return (path / VERSION_MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+#: Attempts at a read-only opening that races a writer (see :func:`open_read_only_view`).
+READ_ONLY_ATTEMPTS = 5
+
+
+def open_read_only_view(path: Path) -> ox.Store:
+    """Open a read-only view, trying again when the opening raced a writer.
+
+    pyoxigraph calls a read-only opening beside a writing process undefined behaviour; what
+    happens in practice is that the view reads a manifest naming a table file the writer has
+    just compacted away, and RocksDB reports "Corruption ... No such file or directory".
+    The next attempt reads the new manifest.
+    """
+    for attempt in range(READ_ONLY_ATTEMPTS):
+        try:
+            return ox.Store.read_only(str(path))
+        except (OSError, RuntimeError) as exc:
+            if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
+                if isinstance(exc, OSError):
+                    raise
+                raise OSError(str(exc)) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def raced_a_writer(exc: Exception) -> bool:
+    text = str(exc)
+    return "No such file or directory" in text and ("Corruption" in text or "IO error" in text)
+
+
+#: The SPARQL function through which named queries read their parameters:
+#: ``BIND(wwfn:param("outcome") AS ?outcome)`` binds ?outcome to the parameter's RDF term,
+#: or leaves it unbound when the parameter was not given. Values are never pasted into text.
+PARAM_FUNCTION = "https://w3id.org/whatworks/fn#param"
+
+
+_PARAM_CALL = re.compile(
+    r"(?:wwfn:param|<" + re.escape(PARAM_FUNCTION) + r">)\s*\(\s*\"(?P<name>[^\"\\]*)\"\s*\)"
+)
+_BIND_PARAM = re.compile(
+    r"BIND\s*\(\s*(?:wwfn:param|<" + re.escape(PARAM_FUNCTION) + r">)\s*\(\s*"
+    r"\"(?P<name>[^\"\\]*)\"\s*\)\s+AS\s+\?\w+\s*\)",
+    re.IGNORECASE,
+)
+
+
+def bind_parameters(sparql: str, parameters: Mapping[str, Node]) -> str:
+    """The query with each ``wwfn:param("name")`` replaced by the parameter's term.
+
+    The value goes into the text written by the RDF serializer (N-Triples escaping, IRIs
+    checked by pyoxigraph), never pasted from user input as such. A missing parameter's
+    ``BIND`` is removed (its variable stays unbound); elsewhere a missing parameter becomes
+    an unbound variable, an error in an expression, as the function's "no value" was.
+    Why in the text, and the limits: docs/decisions/0007-parameters-in-query-text.md.
+    """
+
+    def dropped(match: re.Match[str]) -> str:
+        # BIND(<missing> AS ?v) leaves ?v unbound: the same as no BIND at all, which every
+        # store understands (Virtuoso does not treat a BIND of an unbound variable so).
+        return match.group(0) if match.group("name") in parameters else ""
+
+    sparql = _BIND_PARAM.sub(dropped, sparql)
+
+    def term(match: re.Match[str]) -> str:
+        name = match.group("name")
+        value = parameters.get(name)
+        if value is None:
+            return f"?_unbound_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+        return str(to_ox(value))
+
+    return _PARAM_CALL.sub(term, sparql)
+
+
+def parameter_functions(parameters: Mapping[str, Node]) -> dict[ox.NamedNode, Any]:
+    """pyoxigraph ``custom_functions`` that expose ``parameters`` to a query."""
+    terms = {name: to_ox(value) for name, value in parameters.items()}
+
+    def param(name: object) -> Any:
+        return terms.get(getattr(name, "value", ""))
+
+    return {ox.NamedNode(PARAM_FUNCTION): param}
+
+
+def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"cannot store {term!r}")
+
+
+def from_ox(term: object) -> Any:
+    """A pyoxigraph term as an rdflib term."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"unexpected term {term!r}")
