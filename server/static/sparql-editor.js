@@ -129,7 +129,20 @@
       el.setAttribute("aria-label", name);
     });
   }
-  new MutationObserver(nameInputs).observe(config, { childList: true, subtree: true });
+  // YASGUI's tab list holds its "+" button, which a tab list may not hold as a plain button
+  // (YASGUI's own arrow keys already walk it as one of the tabs); and CodeMirror's scrolling
+  // box must be reachable by keyboard to scroll a long query.
+  function repairRoles() {
+    config.querySelectorAll("[role=tablist] button.addTab:not([role])").forEach(function (el) {
+      el.setAttribute("role", "tab");
+      el.setAttribute("aria-selected", "false");
+    });
+    config.querySelectorAll(".CodeMirror-scroll:not([tabindex=\"0\"])").forEach(function (el) {
+      el.setAttribute("tabindex", "0");
+    });
+  }
+  new MutationObserver(function () { nameInputs(); repairRoles(); })
+    .observe(config, { childList: true, subtree: true });
 
   // --- the editor -------------------------------------------------------------------------
   Yasqe.defaults.autocompleters = ["variables", "prefixes"];
@@ -149,6 +162,7 @@
   });
   window.whatworksYasgui = yasgui;
   nameInputs();
+  repairRoles();
   var select = document.getElementById("example");
   examples.forEach(function (example) {
     var option = document.createElement("option");
