@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, render_template
 
-from .api_error import ApiError
-from .editor_pages import node_modules
 from .negotiation import FILES, HTML_ONLY, offers
+from .vendor_files import node_modules, send_vendor_file
 
 blueprint = Blueprint("api_docs", __name__)
 
@@ -41,6 +40,4 @@ def api_docs() -> Response:
 @blueprint.get("/vendor/swagger-ui/<string:name>")
 @offers(FILES)
 def swagger_ui_file(name: str) -> Response:
-    if name not in SWAGGER_UI_FILES or not (swagger_ui_build() / name).exists():
-        raise ApiError(404, f"no such file {name!r}; install Swagger UI with `npm ci`")
-    return send_from_directory(swagger_ui_build(), name, max_age=3600)
+    return send_vendor_file(swagger_ui_build(), SWAGGER_UI_FILES, name, package="Swagger UI")

@@ -14,30 +14,21 @@ text for a person to edit, never a way to run what a request sent.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, render_template
 from rdflib.term import Node
 
 from whatworks.core.catalogue import NamedQuery, catalogue
 from whatworks.core.namespaces import ID, PREFIXES
 
-from .api_error import ApiError
 from .negotiation import FILES, HTML_ONLY, offers
+from .vendor_files import node_modules, send_vendor_file
 
 blueprint = Blueprint("editor", __name__)
 
 #: The files of the YASGUI build this server hands out (nothing else under node_modules).
 YASGUI_FILES = {"yasgui.min.js", "yasgui.min.css", "yasgui.min.js.map"}
-
-
-def node_modules() -> Path:
-    """``$WHATWORKS_NODE_MODULES``, else ``node_modules`` beside the server's package."""
-    configured = os.environ.get("WHATWORKS_NODE_MODULES")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent / "node_modules"
 
 
 def yasgui_build() -> Path:
@@ -83,6 +74,4 @@ def editor() -> Response:
 @blueprint.get("/vendor/yasgui/<string:name>")
 @offers(FILES)
 def yasgui_file(name: str) -> Response:
-    if name not in YASGUI_FILES or not (yasgui_build() / name).exists():
-        raise ApiError(404, f"no such file {name!r}; install YASGUI with `npm ci`")
-    return send_from_directory(yasgui_build(), name, max_age=3600)
+    return send_vendor_file(yasgui_build(), YASGUI_FILES, name, package="YASGUI")

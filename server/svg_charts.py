@@ -158,16 +158,31 @@ def _gap_row(
         if not n:
             out.append(f'<circle cx="{x}" cy="{y}" r="2" class="gap"/>')
             continue
-        href, description, colour = bubble(cell)
-        out.append(
-            f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
-            f'data-row="{index}" data-col="{col}" aria-label="{escape(description)}">'
-            f"<title>{escape(description)}</title>"
-            f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
-            f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
-        )
+        place = f'data-row="{index}" data-col="{col}" '
+        out.append(_bubble(cell, bubble, x=x, y=y, most=most, place=place))
     out.append("</g>")
     return "".join(out)
+
+
+def _bubble(
+    cell: Any,
+    bubble: Callable[[Any], tuple[str, str, str]],
+    *,
+    x: float,
+    y: float,
+    most: int,
+    place: str = "",
+) -> str:
+    """One cell's bubble, a link to its list of studies, sized by its number of studies
+    against ``most`` (the map and its narrow-screen form draw the same bubble)."""
+    href, description, colour = bubble(cell)
+    n = cell.n_studies
+    return (
+        f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
+        f'{place}aria-label="{escape(description)}"><title>{escape(description)}</title>'
+        f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
+        f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
+    )
 
 
 def gap_block_svg(
@@ -204,13 +219,7 @@ def gap_block_svg(
             if not n:
                 out.append(f'<circle cx="{x}" cy="{y}" r="2.5" class="gap"/>')
                 continue
-            href, description, colour = bubble(cell)
-            out.append(
-                f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
-                f'aria-label="{escape(description)}"><title>{escape(description)}</title>'
-                f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
-                f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
-            )
+            out.append(_bubble(cell, bubble, x=x, y=y, most=most))
     out.append("</svg>")
     return "".join(out)
 
