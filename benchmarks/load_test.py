@@ -155,9 +155,13 @@ def parameter_values(query: dict[str, Any], plan: Plan, rng: random.Random) -> d
                 value = rng.choice(pool)
         if value is not None:
             values[name] = value
-    if "from_year" in params and rng.random() < 0.5:
-        start = rng.randint(2012, 2016)
-        values["from_year"], values["to_year"] = str(start), str(rng.randint(start + 1, 2017))
+    if "from_year" in params and "to_year" in params and rng.random() < 0.5:
+        # within the years the query declares (2012-2017 for the seed's panel, 2015-2025
+        # for the official rates)
+        first = int(params["from_year"].get("minimum") or 2012)
+        last = int(params["to_year"].get("maximum") or 2017)
+        start = rng.randint(first, last - 1)
+        values["from_year"], values["to_year"] = str(start), str(rng.randint(start + 1, last))
     return values
 
 
