@@ -57,6 +57,8 @@ def _describe(named: NamedQuery) -> dict[str, Any]:
                 "description": p.description,
                 **({"scheme": p.scheme} if p.scheme else {}),
                 **({"allowed": p.allowed()} if p.allowed() else {}),
+                **({"minimum": p.minimum} if p.minimum is not None else {}),
+                **({"maximum": p.maximum} if p.maximum is not None else {}),
             }
             for p in named.params
         ],
