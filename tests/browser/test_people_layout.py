@@ -41,13 +41,6 @@ PAGES = [
     "/api/docs",
 ]
 
-# Pages whose remaining faults are not for CSS to fix and belong to work on another branch:
-# the reason, and the checks ("width", "axe:<rule id>") each may fail. Any other fault on
-# them fails the test; none at all passes it.
-#: Pages allowed to fail some checks, with the reason (none now: the ontology page is the
-#: site's own, and the SPARQL editor repairs YASGUI's roles and names in its script).
-KNOWN: dict[str, tuple[str, set[str]]] = {}
-
 
 @pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
 def device(
@@ -172,10 +165,7 @@ def test_page_for_people(device: tuple[str, Watched], path: str) -> None:
     faults.extend(("contrast", mark) for mark in faint_marks(page))
     violations = axe_violations(page)
     faults.extend((f"axe:{v['id']}", describe([v])) for v in violations)
-    reason, allowed = KNOWN.get(path, ("", set()))
     report = "\n".join(f"[{check}] {text}" for check, text in faults)
-    if faults and {check for check, _ in faults} <= allowed:
-        pytest.xfail(f"{reason}\n{report}")
     assert not faults, f"{path} at {kind} ({width} px):\n{report}"
     if kind == "phone" and path == "/":
         screenshot(page, "home-phone")
