@@ -170,7 +170,13 @@ def summarise(directions: Iterable[str]) -> str:
 T = TypeVar("T")
 
 
-def _cached(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def cached_per_version(kind: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, once per dataset version and ``(kind, key)``: the gap map's summaries
+    and the pages drawn from them (the local-authority page), computed ahead of readers or at
+    the first request of a version.
+
+    :raises ApiError: 503 while another request computes it past the pages' time limit.
+    """
     state = server_state()
     cache: VersionCache = state.caches.setdefault("summary_cache", VersionCache())
     wait = float(state.settings.page_timeout)
@@ -216,7 +222,7 @@ def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
                 out[code(row["dimension"])]["all"] = int(row["studies"])
         return out, unplaced
 
-    return _cached("coverage", (filters,), compute)
+    return cached_per_version("coverage", (filters,), compute)
 
 
 def _cells(
@@ -272,7 +278,7 @@ def intervention_counts() -> dict[str, int]:
                 counts[code(row["type"])] = int(row["n"])
         return counts
 
-    return _cached("interventions", (), compute)
+    return cached_per_version("interventions", (), compute)
 
 
 def page_interventions(gap: GapMap, kind: str) -> list[Intervention]:
@@ -324,7 +330,7 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
         counted, unplaced = coverage(filters)
         return GapMap(cells, unplaced, interventions, counts, counted, filters)
 
-    return _cached("matrix", (filters, tuple(sorted(wanted)), lists), compute)
+    return cached_per_version("matrix", (filters, tuple(sorted(wanted)), lists), compute)
 
 
 def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
@@ -368,7 +374,7 @@ def cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:
     """The studies of one cell (up to :data:`CELL_STUDY_LIMIT`, by label), each with its
     label and its records in the cell; and the number of studies in all. Kept per dataset
     version, as the counts are (at 5M a cell's list takes ~10 s to read)."""
-    return _cached("cell", (gap.filters, cell.key), lambda: _cell_items(gap, cell))
+    return cached_per_version("cell", (gap.filters, cell.key), lambda: _cell_items(gap, cell))
 
 
 def _cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:

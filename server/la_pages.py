@@ -21,6 +21,7 @@ from whatworks.analysis.area_analysis import CAVEAT, OUTCOMES, QUERY, analyse_ro
 from whatworks.core.catalogue import get, internal
 from whatworks.core.vocab import EMMIE
 
+from .gap_map import cached_per_version
 from .negotiation import HTML_ONLY, offers
 from .page_data import dataset_version, label, select
 from .svg_charts import line_chart_svg, sparkline_svg
@@ -140,6 +141,12 @@ def seed_claim_answer(rows: list[dict[str, Any]], rates: dict[str, dict[int, flo
 @blueprint.get("/local-authorities")
 @offers(HTML_ONLY)
 def local_authorities() -> Response:
+    # Five queries and two charts: drawn once per dataset version, not per request.
+    html = cached_per_version("local-authorities", (), _local_authorities_page)
+    return Response(html, mimetype="text/html")
+
+
+def _local_authorities_page() -> str:
     named = get(TREND)
     trend = select(named.text, named.bindings({"level": "all"}), what=TREND)
     counts: dict[str, dict[int, int | None]] = {}
@@ -246,7 +253,7 @@ def local_authorities() -> Response:
             }
         )
     las.sort(key=lambda r: (str(r.get("region_label") or ""), str(r["area_label"])))
-    html = render_template(
+    return render_template(
         "local_authorities.html",
         regions=regions,
         chart=chart,
@@ -264,7 +271,6 @@ def local_authorities() -> Response:
         query=TREND,
         rate_query=RATE_TREND,
     )
-    return Response(html, mimetype="text/html")
 
 
 @blueprint.get("/local-authorities/<gss>")
