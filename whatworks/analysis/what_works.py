@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from itertools import combinations
 from typing import Any
 
@@ -69,13 +69,40 @@ DIRECTION_ORDER = ("favourable", "mixed", "no_effect", "unclear", "unfavourable"
 DIRECTIONS = ("favourable", "unfavourable", "no_effect", "unclear")
 #: The .rq's columns, in its order (every API client relies on them).
 RQ_COLUMNS = (
-    "intervention intervention_label intervention_type direction_summary n_studies n_findings "
-    "n_favourable n_unfavourable n_no_effect n_unclear emmie_effect emmie_effect_quality "
-    "emmie_mechanism emmie_mechanism_quality emmie_moderators emmie_moderators_quality "
-    "emmie_implementation emmie_implementation_quality emmie_economic emmie_economic_quality "
-    "pooled_estimate pooled_ci_lower pooled_ci_upper pooled_statistic pooled_k mechanisms "
-    "moderators implementation_factors economic studies dois verification any_proxy"
-).split()
+    "intervention",
+    "intervention_label",
+    "intervention_type",
+    "direction_summary",
+    "n_studies",
+    "n_findings",
+    "n_favourable",
+    "n_unfavourable",
+    "n_no_effect",
+    "n_unclear",
+    "emmie_effect",
+    "emmie_effect_quality",
+    "emmie_mechanism",
+    "emmie_mechanism_quality",
+    "emmie_moderators",
+    "emmie_moderators_quality",
+    "emmie_implementation",
+    "emmie_implementation_quality",
+    "emmie_economic",
+    "emmie_economic_quality",
+    "pooled_estimate",
+    "pooled_ci_lower",
+    "pooled_ci_upper",
+    "pooled_statistic",
+    "pooled_k",
+    "mechanisms",
+    "moderators",
+    "implementation_factors",
+    "economic",
+    "studies",
+    "dois",
+    "verification",
+    "any_proxy",
+)
 #: The columns this module adds.
 EXTRA_COLUMNS = (
     "rating",
@@ -146,7 +173,7 @@ def asked_countries(asked: str) -> frozenset[str]:
 
 
 def study_name(authors: str | None, year: object, fallback: str) -> str:
-    """"Fonagy et al. 2018", "Fowler and Chavira 2014", "Westat et al. 2002"; without
+    """ "Fonagy et al. 2018", "Fowler and Chavira 2014", "Westat et al. 2002"; without
     authors the study's label (and year)."""
     people = [a.strip() for a in re.split(r";", authors or "") if a.strip() and a.strip() != "..."]
     people = [p for p in people if p.lower() not in ("et al.", "et al")]
@@ -321,8 +348,7 @@ def build_table(
             max_age=_integer(row.get("max_age")),
             band=code(row["band"]) if row.get("band") else "",
             country=str(
-                row.get("finding_country")
-                or (studies[study].country if study in studies else "")
+                row.get("finding_country") or (studies[study].country if study in studies else "")
             ),
             needs=frozenset(codes.get((iri, "need"), ())),
             settings=frozenset(codes.get((iri, "setting"), ())),
@@ -389,7 +415,9 @@ class Question:
             sorted(
                 (k, str(v))
                 for k, v in given.items()
-                if k in FILTERS and v not in (None, "") and not (k == "verified_only" and v == "false")
+                if k in FILTERS
+                and v not in (None, "")
+                and not (k == "verified_only" and v == "false")
             )
         )
         return cls(str(given.get("outcome", "")), filters)
@@ -465,7 +493,7 @@ def _format_number(value: float) -> str:
 def estimate_text(
     statistic: str, value: float, lower: float | None, upper: float | None, level: float | None
 ) -> str:
-    """"OR 1.25 (95% CI 0.77 to 2.05)"; "OR 1.13 (interval 0.82 to 1.56)" without a stated
+    """ "OR 1.25 (95% CI 0.77 to 2.05)"; "OR 1.13 (interval 0.82 to 1.56)" without a stated
     level; "RR 0.8" without an interval."""
     name = STATISTIC_ABBREVIATIONS.get(statistic, statistic.replace("_", " ") or "estimate")
     if statistic == "percent_change":
@@ -545,9 +573,25 @@ def _headline(profile: Mapping[str, Any], estimates: list[dict[str, Any]]) -> di
         )
 
     best = max(with_values, key=strength)
-    return {"kind": "study", **{k: best[k] for k in (
-        "finding", "study", "study_name", "statistic", "value", "ci_lower", "ci_upper",
-        "ci_level", "sms_level", "proxy")}, "text": f"{best['text']} ({best['study_name']})"}
+    return {
+        "kind": "study",
+        **{
+            k: best[k]
+            for k in (
+                "finding",
+                "study",
+                "study_name",
+                "statistic",
+                "value",
+                "ci_lower",
+                "ci_upper",
+                "ci_level",
+                "sms_level",
+                "proxy",
+            )
+        },
+        "text": f"{best['text']} ({best['study_name']})",
+    }
 
 
 def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> list[dict[str, Any]]:
@@ -563,9 +607,7 @@ def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> l
         present = [d for d in ("favourable", "unfavourable", "no_effect") if counts[d]]
         summary = "unclear" if not present else "mixed" if len(present) > 1 else present[0]
         study_iris = sorted({f.study for f in found})
-        statuses = Counter(
-            table.studies[s].verification for s in study_iris if s in table.studies
-        )
+        statuses = Counter(table.studies[s].verification for s in study_iris if s in table.studies)
         dois = sorted({table.studies[s].doi for s in study_iris if s in table.studies} - {""})
         found.sort(key=lambda f: (f.study, f.follow_up or 0, f.iri))
         estimates = [_estimate(table, f) for f in found]
@@ -589,7 +631,9 @@ def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> l
             n_unclear=counts["unclear"],
             studies=" ".join(study_iris),
             dois=" ".join(dois) or None,
-            verification=", ".join(f"{v}: {statuses[v]}" for v in ("yes", "partial", "no") if statuses[v]),
+            verification=", ".join(
+                f"{v}: {statuses[v]}" for v in ("yes", "partial", "no") if statuses[v]
+            ),
             any_proxy=any(f.proxy for f in found),
             rating=rating[0] if rating else None,
             rating_label=rating[1] if rating else None,
@@ -597,7 +641,9 @@ def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> l
             headline=headline,
             headline_text=headline["text"] if headline else None,
             estimates=estimates,
-            study_names=[table.studies[s].name if s in table.studies else code(s) for s in study_iris],
+            study_names=[
+                table.studies[s].name if s in table.studies else code(s) for s in study_iris
+            ],
             matched_findings=[f.iri for f in found] if asked else [],
             matched_moderators=matched_moderators,
         )
@@ -682,7 +728,7 @@ def facets(table: FindingTable, question: Question) -> dict[str, list[dict[str, 
             for value, s in by_value.items()
         ]
         if name in ("age", "min_quality"):
-            listed.sort(key=lambda v: int(v["value"]))
+            listed.sort(key=lambda v: int(str(v["value"])))
         else:
             listed.sort(key=lambda v: str(v["label"]).lower())
         out[name] = listed
@@ -721,9 +767,12 @@ def reference_query() -> NamedQuery:
 def flat(value: Any) -> Any:
     """A cell as CSV text: lists joined with " | ", estimates and headlines by their text."""
     if isinstance(value, dict):
+        if "study_name" in value and "finding" in value and "kind" not in value:
+            about = value["text"] or value.get("direction", "").replace("_", " ")
+            return f"{value['study_name']}: {about}"
         return value.get("text") or ""
     if isinstance(value, list):
-        return " | ".join(str(flat(v)) for v in value)
+        return " | ".join(str(flat(v)) for v in value if flat(v) not in (None, ""))
     return value
 
 
