@@ -108,9 +108,8 @@ def paging(args: Mapping[str, str]) -> tuple[int, int]:
         except ValueError:
             value = None
         if value is None or value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"{low} or more"
-            maximum = f" (the maximum is {high})" if high is not None else ""
-            raise ApiError(400, f"{name} must be a whole number {bound}{maximum}; found {raw!r}")
+            bound = f"from {low} to the maximum {high}" if high is not None else f"{low} or more"
+            raise ApiError(400, f"{name} must be a whole number {bound}; found {raw!r}")
         out.append(value)
     return out[0], out[1]
 

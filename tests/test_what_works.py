@@ -167,7 +167,10 @@ def test_country_synonyms_and_whole_names(table: ww.FindingTable) -> None:
     for asked in ("UK", "united kingdom", "Britain"):
         uk = ww.answer(table, ww.Question("entry", (("country", asked),))).rows
         assert {r["intervention"] for r in uk} == {r["intervention"] for r in england}
-    usa = {r["intervention"] for r in ww.answer(table, ww.Question("entry", (("country", "USA"),))).rows}
+    usa = {
+        r["intervention"]
+        for r in ww.answer(table, ww.Question("entry", (("country", "USA"),))).rows
+    }
     assert usa
     for asked in ("US", "united states", "America"):
         rows = ww.answer(table, ww.Question("entry", (("country", asked),))).rows
@@ -179,8 +182,12 @@ def test_country_synonyms_and_whole_names(table: ww.FindingTable) -> None:
 def test_an_empty_answer_names_the_filter_that_emptied_it(table: ww.FindingTable) -> None:
     got = ww.answer(table, ww.Question("entry", (("country", "Narnia"), ("design", "rct"))))
     assert got.rows == []
-    assert got.empty_because == [{"parameters": ["country"], "n_rows": ww._count(
-        table, ww.Question("entry", (("design", "rct"),)))}]
+    assert got.empty_because == [
+        {
+            "parameters": ["country"],
+            "n_rows": ww._count(table, ww.Question("entry", (("design", "rct"),))),
+        }
+    ]
     assert ww.answer(table, ww.Question("entry")).empty_because == []
 
 
@@ -193,9 +200,25 @@ def _table(rows: list[tuple[str, str, bool, str]], ratings: dict[str, str]) -> w
         studies[iri] = ww.Study(iri, study, study, "rct", "yes", "", "England", None)
         findings.append(
             ww.Finding(
-                f"{SYN}finding/{n}", "entry", f"{SYN}intervention/{intervention}", direction,
-                iri, proxy, "", "odds_ratio", 0.8, 0.6, 1.1, 0.95, 12.0, None, None, "",
-                "England", frozenset(), frozenset(),
+                f"{SYN}finding/{n}",
+                "entry",
+                f"{SYN}intervention/{intervention}",
+                direction,
+                iri,
+                proxy,
+                "",
+                "odds_ratio",
+                0.8,
+                0.6,
+                1.1,
+                0.95,
+                12.0,
+                None,
+                None,
+                "",
+                "England",
+                frozenset(),
+                frozenset(),
             )
         )
     return ww.FindingTable(
