@@ -182,6 +182,36 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
+def what_works_envelope(
+    given: dict[str, str],
+    version: str,
+    found: WhatWorksAnswer,
+    limit: int,
+    offset: int,
+    following: str | None,
+) -> dict[str, Any]:
+    """The JSON answer of what_works_for_whom: the catalogue's envelope, one page of rows,
+    the paging fields, ``empty_because`` and the facets' URL (the API's and the
+    explorer's)."""
+    named = get(what_works.QUERY)
+    return {
+        **envelope(named, given, version, {"head": {"vars": []}}),
+        "columns": list(WHAT_WORKS_COLUMNS),
+        "rows": found.rows[offset : offset + limit],
+        "total": len(found.rows),
+        "limit": limit,
+        "offset": offset,
+        "next": following,
+        "empty_because": found.empty_because,
+        "facets": url_for("api.what_works_facets", _external=True, **given),
+    }
+
+
+def what_works_answer(given: dict[str, str]) -> WhatWorksAnswer:
+    """The whole answer of what_works_for_whom to ``given`` (checked), cached per version."""
+    return _what_works(given)
+
+
 @blueprint.get("/api/queries/<string:name>")
 @offers(API)
 def run_query(name: str) -> Response:
@@ -235,21 +265,7 @@ def run_query(name: str) -> Response:
             response = Response(body, content_type="text/csv; charset=utf-8", headers=headers)
         else:
             response = jsonify(
-                {
-                    **envelope(named, given, version, {"head": {"vars": []}}),
-                    "columns": columns,
-                    "rows": rows,
-                    "total": total,
-                    "limit": limit,
-                    "offset": offset,
-                    "next": following,
-                    "empty_because": found.empty_because,
-                    "facets": url_for(
-                        "api.what_works_facets",
-                        _external=True,
-                        **{k: v for k, v in given.items()},
-                    ),
-                }
+                what_works_envelope(given, version, found, limit, offset, following)
             )
             response.headers.update(headers)
     else:
