@@ -23,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rdflib import URIRef
+from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib.namespace import DCTERMS
+from rdflib.term import Node
 
 from whatworks.core.namespaces import ID, concept
+from whatworks.core.vocab import EMMIE
 
 __all__ = [
     "COMPUTED_BY_RULE",
@@ -42,6 +45,7 @@ __all__ = [
     "TierResult",
     "evidence_tier",
     "rating_label",
+    "rule_triples",
     "sms_concept",
     "sms_level",
     "tier_concept",
@@ -61,10 +65,10 @@ RULES: dict[str, URIRef] = {"maryland-sms": MARYLAND_SMS, "evidence-tiers": EVID
 
 #: SMS level → its label (the concept's prefLabel in the ``maryland-sms`` scheme).
 SMS_LABELS: dict[int, str] = {
-    1: "SMS 1: correlation, no comparison over time or group",
-    2: "SMS 2: before and after, or comparison without control",
-    3: "SMS 3: comparison group, before and after",
-    4: "SMS 4: comparison with control for other differences",
+    1: "SMS 1: correlation at one point in time",
+    2: "SMS 2: before and after, no comparable control",
+    3: "SMS 3: before and after, with a comparable control group",
+    4: "SMS 4: comparison controlling for other influences",
     5: "SMS 5: random assignment",
 }
 
@@ -376,3 +380,89 @@ def rating_label(code: str) -> str:
     """The label of tier ``code`` for a table or an API row, marked as computed by rule:
     ``"promising (computed by rule)"``."""
     return f"{TIER_LABELS[code]} ({COMPUTED_BY_RULE})"
+
+
+# ------------------------------------------------------------------------- the rules as RDF
+
+#: Where each rule comes from: the published scheme it follows (dcterms:source), by title
+#: and publisher, and a URL where one is known for certain.
+SOURCES: dict[URIRef, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    MARYLAND_SMS: (
+        (
+            "Farrington DP, Gottfredson DC, Sherman LW, Welsh BC (2002). The Maryland "
+            "Scientific Methods Scale. In Sherman LW, Farrington DP, Welsh BC, MacKenzie DL "
+            "(eds), Evidence-Based Crime Prevention. London: Routledge.",
+            "What Works Centre for Local Economic Growth. Guide to scoring the evidence "
+            "(the Maryland Scientific Methods Scale as UK What Works centres use it).",
+        ),
+        ("https://whatworksgrowth.org/resource-library/guide-to-scoring-the-evidence/",),
+    ),
+    EVIDENCE_TIERS: (
+        (
+            "Title IV-E Prevention Services Clearinghouse (Administration for Children and "
+            "Families, US Department of Health and Human Services). Handbook of Standards and "
+            "Procedures, Version 2.0, chapter 6: Program and Service Ratings.",
+        ),
+        ("https://preventionservices.acf.hhs.gov/review-process/psr",),
+    ),
+}
+
+RULE_LABELS: dict[URIRef, str] = {
+    MARYLAND_SMS: "Maryland SMS level of a finding, from its study's design (computed by rule)",
+    EVIDENCE_TIERS: "Evidence tier of an intervention on a care outcome (computed by rule)",
+}
+
+
+def rule_description(rule: URIRef) -> str:
+    """The whole of ``rule`` in words: what it rates, every step, and what it cannot check."""
+    if rule == MARYLAND_SMS:
+        rows = "; ".join(
+            f"{code}: {'no level' if level is None else f'level {level}'} ({reason})"
+            for code, (level, reason) in SMS_BY_DESIGN.items()
+        )
+        return (
+            "Rates each finding about an intervention on the Maryland Scientific Methods Scale "
+            "(1: correlation at one point in time; 2: before and after, no comparable control; "
+            "3: before and after with a comparable control group; 4: as 3, controlling for "
+            "other influences, or as-good-as-random variation; 5: random assignment) from the "
+            "design code of its study, by this table: "
+            f"{rows}. The level says what the design can show at best: how well a study "
+            "carried its design out (attrition, baseline equivalence) is not coded and not "
+            "checked. Computed by rule from the coded design, never a curator's rating. "
+            "Details: docs/evidence-ratings.md."
+        )
+    if rule == EVIDENCE_TIERS:
+        return (
+            "Rates an intervention on one care outcome from its findings, on tiers modelled on "
+            "the Title IV-E Prevention Services Clearinghouse's. A finding counts when its "
+            f"study is at Maryland SMS {COUNTS_FROM} or above and its measure is the care "
+            "outcome itself, not a proxy. not rated: no finding comes from a design that "
+            "estimates an effect (no SMS level). does not currently meet criteria: no counting "
+            "finding is favourable, or one is unfavourable. promising: a counting finding is "
+            "favourable and none is unfavourable. supported: promising, and a favourable "
+            f"counting finding at SMS {STRONG_FROM} or above was measured {SUSTAINED_MONTHS} "
+            "months or more after the start. well-supported: supported, and favourable "
+            f"counting findings at SMS {STRONG_FROM} or above come from two or more independent "
+            f"samples, one measured {WELL_SUSTAINED_MONTHS} months or more after the start. "
+            "Not checked, because the coded data cannot show them: "
+            + "; ".join(NOT_CHECKED)
+            + ". Computed by rule, never a curator's rating. Details and how this differs "
+            "from the Clearinghouse's handbook: docs/evidence-ratings.md."
+        )
+    raise ValueError(f"no rating rule {rule}")
+
+
+def rule_triples() -> list[tuple[Node, Node, Node]]:
+    """The triples that define both rules (written into the derived graph with the ratings,
+    so that a rule is in the store whenever a rating that names it is)."""
+    out: list[tuple[Node, Node, Node]] = []
+    for rule in RULES.values():
+        citations, urls = SOURCES[rule]
+        out += [
+            (rule, RDF.type, EMMIE.RatingRule),
+            (rule, RDFS.label, Literal(RULE_LABELS[rule], lang="en")),
+            (rule, DCTERMS.description, Literal(rule_description(rule), lang="en")),
+            *((rule, DCTERMS.source, Literal(c, lang="en")) for c in citations),
+            *((rule, DCTERMS.source, URIRef(u)) for u in urls),
+        ]
+    return out
