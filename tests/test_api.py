@@ -248,12 +248,18 @@ def test_mst_row_carries_its_estimate_and_studies_by_name(live_server: LiveServe
         (e["value"], e["ci_lower"], e["ci_upper"]) == (1.25, 0.77, 2.05) for e in mst["estimates"]
     )
     assert "Fonagy et al. 2018" in mst["study_names"]
-    for column in ("rating", "rating_label", "rating_rule"):
-        assert column in mst
+    for row in answer["rows"]:
+        assert row["rating"] and row["rating_label"] and row["rating_rule"], row["intervention"]
+    assert mst["rating_rule"] == "https://w3id.org/whatworks/id/rule/evidence-tiers"
+    start = next(e for e in mst["estimates"] if e["value"] == 1.25)
+    assert start["sms_level"] == 5  # a randomised trial
+    rule = api(live_server, "/id/rule/evidence-tiers", headers={"Accept": "text/html"})
+    assert rule.status_code == 200
     text = api(live_server, WWFW + ".csv", params={"outcome": "entry"}).text
     [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["intervention"].endswith("/mst")]
     assert "OR 1.25 (95% CI 0.77 to 2.05)" in row["headline_text"]
     assert "Fonagy et al. 2018: OR 1.25" in row["estimates"]
+    assert row["rating"] == mst["rating"] and row["rating_rule"] == mst["rating_rule"]
 
 
 def test_country_uk_finds_the_english_studies(live_server: LiveServer) -> None:

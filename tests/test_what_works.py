@@ -258,3 +258,24 @@ def test_a_single_proxy_study_never_outranks_rated_trials_even_unrated() -> None
     )
     order = [ww.code(r["intervention"]) for r in ww.answer(table, ww.Question("entry")).rows]
     assert order == ["trials", "proxy_one"]
+
+
+def test_on_the_bundled_base_no_single_proxy_study_outranks_a_rated_trial(
+    table: ww.FindingTable,
+) -> None:
+    for outcome in ww.OUTCOMES:
+        rows = ww.answer(table, ww.Question(outcome)).rows
+        order = ww.TIER_ORDER
+        for a, row in enumerate(rows):
+            if row["n_studies"] != 1 or not all(e["proxy"] for e in row["estimates"]):
+                continue
+            for later in rows[a + 1 :]:
+                trial = any(
+                    (e["sms_level"] or 0) >= 4 and not e["proxy"] for e in later["estimates"]
+                )
+                as_good = order.index(later["rating"]) <= order.index(row["rating"])
+                assert not (trial and as_good), (
+                    outcome,
+                    row["intervention"],
+                    later["intervention"],
+                )

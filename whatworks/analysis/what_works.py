@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations
@@ -29,11 +29,13 @@ from typing import Any
 from rdflib import Literal
 from rdflib.term import Node
 
+from whatworks.analysis.ratings import TIER_LABELS, TIER_ORDER
 from whatworks.core.catalogue import NamedQuery, get, internal
 from whatworks.core.namespaces import concept, sparql_prologue
 from whatworks.core.store import Store
 
 __all__ = [
+    "TIER_ORDER",
     "COUNTRY_SYNONYMS",
     "DIRECTION_ORDER",
     "FILTERS",
@@ -291,15 +293,10 @@ def _integer(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
-def build_table(
-    read: Read,
-    *,
-    labels: Mapping[str, str] | None = None,
-    ratings: Iterable[Mapping[str, Any]] = (),
-    design_ratings: Iterable[Mapping[str, Any]] = (),
-    tier_order: Sequence[str] = (),
-) -> FindingTable:
-    """Read the table of one dataset version with ``read``.
+def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> FindingTable:
+    """Read the table of one dataset version with ``read``: the findings, their studies,
+    codes and moderators, the unfiltered .rq rows per outcome, and the ratings computed by
+    rule in the derived graph (:mod:`whatworks.analysis.ratings`).
 
     :raises: whatever ``read`` raises (the server's :class:`ApiError`, a store's
         :class:`StoreError`).
@@ -369,6 +366,15 @@ def build_table(
             needs=frozenset(codes.get((iri, "need"), ())),
             settings=frozenset(codes.get((iri, "setting"), ())),
         )
+    tiers: dict[tuple[str, str], tuple[str, str, str]] = {}
+    sms: dict[str, tuple[int, str]] = {}
+    for row in read(internal("what_works_ratings").prepare({}).text, {}):
+        level = code(row["level"])
+        if row["kind"] == "tier" and row.get("outcome"):
+            label = TIER_LABELS.get(level, level)
+            tiers[(code(row["outcome"]), str(row["about"]))] = (level, label, str(row["rule"]))
+        elif row["kind"] == "sms" and level.isdigit():
+            sms[str(row["about"])] = (int(level), str(row["rule"]))
     named = get(QUERY)
     profiles: dict[tuple[str, str], dict[str, Any]] = {}
     present = {f.outcome for f in findings.values()}
@@ -383,18 +389,9 @@ def build_table(
         types={k: frozenset(v) for k, v in types.items()},
         moderators=list(moderators.values()),
         profiles=profiles,
-        ratings={
-            (code(r["outcome"]), str(r["intervention"])): (
-                code(r["level"]),
-                str(r.get("level_label") or code(r["level"])),
-                str(r["rule"]),
-            )
-            for r in ratings
-        },
-        design_ratings={
-            str(r["finding"]): (int(code(r["level"])), str(r["rule"])) for r in design_ratings
-        },
-        tier_order=tuple(tier_order),
+        ratings=tiers,
+        design_ratings=sms,
+        tier_order=TIER_ORDER,
         labels=dict(labels or {}),
     )
 
