@@ -391,7 +391,8 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
 
 
 def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
-    """Compute the landing page's and the default gap map's summaries in the background, at
+    """Compute the landing page's and the default gap map's summaries, and the what-works
+    finding table (:mod:`.what_works`), in the background, at
     start and whenever the dataset version changes, so that readers find them ready (on a
     large base they take a while: BENCHMARKS.md). One thread; it uses one query worker at a
     time, like any reader, and gives up on a version only when its queries fail."""
@@ -408,6 +409,10 @@ def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
                         started = time.perf_counter()
                         coverage(Filters())
                         matrix(Filters(), expand=drawn_types(set()))
+                        # the what-works table (imported here: it builds on this module)
+                        from .what_works import table
+
+                        table()
                         warmed = version
                         log.info(
                             "summaries of version %s ready in %.1f s",
