@@ -14,6 +14,12 @@ Each type row expands to one row per intervention of that type: a study is in th
 intervention's cell when its record is about that intervention (records about the type
 itself count in the type row only).
 
+Each effect cell also carries the evidence tier **computed by rule** for the intervention
+on the outcome (``docs/evidence-ratings.md``; on a type row, the best tier among the
+type's interventions), read from the derived graph. It is of all the coded evidence, not
+of the studies the filters keep, and it is never a curator's EMMIE-Q level, which is kept
+apart (``best_quality``).
+
 The counts are aggregated by the store (``GROUP BY`` over the placement rule), so what
 crosses to the server is one row per non-empty cell, whatever the size of the base; the
 list of a cell's studies and records is read only for the cell a reader opens. Results are
@@ -35,6 +41,14 @@ from flask import Flask
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
+from whatworks.analysis.ratings import (
+    COMPUTED_BY_RULE,
+    EVIDENCE_TIERS,
+    SMS_LABELS,
+    TIER_LABELS,
+    TIER_ORDER,
+    sms_level,
+)
 from whatworks.core.catalogue import Given, internal
 from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.namespaces import concept
@@ -95,6 +109,9 @@ class Cell:
     n_records: int = 0
     best_quality: int | None = None
     direction: str = "none"
+    #: The evidence tier computed by rule (effect cells only; the best of the type's
+    #: interventions on a type row); None when there is none.
+    rating: str | None = None
     #: The studies' IRIs, when asked for (downloads); None otherwise.
     studies: list[str] | None = None
 
@@ -118,6 +135,10 @@ class Cell:
             "n_records": self.n_records,
             "best_quality": self.best_quality,
             "direction": self.direction,
+            "rating": self.rating,
+            "rating_label": None if self.rating is None else TIER_LABELS[self.rating],
+            "rating_rule": None if self.rating is None else str(EVIDENCE_TIERS),
+            "rating_by": None if self.rating is None else COMPUTED_BY_RULE,
         }
         if self.studies is not None:
             out["studies"] = sorted(self.studies)
@@ -268,6 +289,41 @@ def _fill(cells: dict[str, Cell], row_key: str, row: dict[str, Any]) -> None:
         cell.studies = str(row["study_list"] or "").split()
 
 
+def ratings() -> dict[tuple[str, str, str], str]:
+    """The evidence tier computed by rule of each (type, intervention code, outcome code)."""
+
+    def compute() -> dict[tuple[str, str, str], str]:
+        out: dict[tuple[str, str, str], str] = {}
+        for row in _select("gap_map_ratings", {}, what="gap map ratings"):
+            tier = code(row["tier"])
+            if tier in TIER_LABELS:
+                out[(code(row["type"]), code(row["intervention"]), code(row["outcome"]))] = tier
+        return out
+
+    return cached_per_version("ratings", (), compute)
+
+
+def best_tier(tiers: Iterable[str]) -> str | None:
+    """The best of ``tiers`` in :data:`~whatworks.analysis.ratings.TIER_ORDER`; None if none."""
+    found = [t for t in tiers if t in TIER_ORDER]
+    return min(found, key=TIER_ORDER.index) if found else None
+
+
+def _rate(cells: dict[str, Cell], tiers: Mapping[tuple[str, str, str], str]) -> None:
+    """Put the computed tiers on the effect cells: an intervention row's own, a type row's
+    best of its interventions'."""
+    by_type: dict[tuple[str, str], list[str]] = {}
+    for (kind, intervention, outcome), tier in tiers.items():
+        by_type.setdefault((kind, outcome), []).append(tier)
+        cell = cells.get(f"{kind}/{intervention}:{outcome}:effect")
+        if cell is not None:
+            cell.rating = tier
+    for (kind, outcome), found in by_type.items():
+        cell = cells.get(f"{kind}:{outcome}:effect")
+        if cell is not None:
+            cell.rating = best_tier(found)
+
+
 def intervention_counts() -> dict[str, int]:
     """How many interventions each type has, by type code."""
 
@@ -327,6 +383,7 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
         if types:
             for row in _cells(filters, types, per_intervention=True, lists=lists):
                 _fill(cells, f"{code(row['type'])}/{code(row['intervention'])}", row)
+        _rate(cells, ratings())
         counted, unplaced = coverage(filters)
         return GapMap(cells, unplaced, interventions, counts, counted, filters)
 
@@ -334,7 +391,8 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
 
 
 def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
-    """Compute the landing page's and the default gap map's summaries in the background, at
+    """Compute the landing page's and the default gap map's summaries, and the what-works
+    finding table (:mod:`.what_works`), in the background, at
     start and whenever the dataset version changes, so that readers find them ready (on a
     large base they take a while: BENCHMARKS.md). One thread; it uses one query worker at a
     time, like any reader, and gives up on a version only when its queries fail."""
@@ -351,6 +409,10 @@ def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
                         started = time.perf_counter()
                         coverage(Filters())
                         matrix(Filters(), expand=drawn_types(set()))
+                        # the what-works table (imported here: it builds on this module)
+                        from .what_works import table
+
+                        table()
                         warmed = version
                         log.info(
                             "summaries of version %s ready in %.1f s",
@@ -388,13 +450,39 @@ def _cell_items(gap: GapMap, cell: Cell) -> tuple[list[dict[str, Any]], int]:
     terms["dimension"] = URIRef(concept("emmie-dimension", cell.dimension))
     studies: dict[str, dict[str, Any]] = {}
     for row in _select("gap_map_cell_items", terms, what="gap map cell"):
-        study = studies.setdefault(row["study"], {"iri": row["study"], "label": "", "records": {}})
+        study = studies.setdefault(
+            row["study"],
+            {
+                "iri": row["study"],
+                "label": "",
+                "records": {},
+                "authors": "",
+                "year": "",
+                "doi": "",
+                "design": "",
+            },
+        )
         if row["study_label"] and not study["label"]:
             study["label"] = str(row["study_label"])
+        for key, column in (
+            ("authors", "work_authors"),
+            ("year", "work_year"),
+            ("doi", "work_doi"),
+            ("design", "study_design"),
+        ):
+            if row.get(column) is not None and not study[key]:
+                study[key] = code(row[column]) if key == "design" else str(row[column])
         if row["item"] not in study["records"] or row["item_text"]:
             study["records"][row["item"]] = str(row["item_text"] or row["item"])
+    for study in studies.values():
+        level = sms_level(study["design"]) if study["design"] in _SMS_DESIGNS else None
+        study["sms"] = level
+        study["sms_label"] = None if level is None else SMS_LABELS[level]
     ordered = sorted(studies.values(), key=lambda s: (s["label"] or code(s["iri"])).lower())
     return ordered[:CELL_STUDY_LIMIT], len(ordered)
+
+
+_SMS_DESIGNS = frozenset(SCHEMES["study-design"])
 
 
 CSV_FIELDS = (
@@ -407,6 +495,8 @@ CSV_FIELDS = (
     "n_records",
     "best_quality",
     "direction",
+    "rating",
+    "rating_rule",
     "studies",
 )
 

@@ -1,7 +1,9 @@
 """``/gap-map``: the evidence gap map. Rows are the eight intervention types, each
 expandable (``expand=type,...``) to its interventions; columns the three outcomes, each
 split by the five EMMIE dimensions; a bubble per cell, its area the number of studies, its
-colour the best EMMIE-Q level or the direction of the findings (switchable). A bubble is a
+colour by default the evidence tier computed by rule (docs/evidence-ratings.md), with a
+curator's EMMIE-Q level shown first, ringed, where one is coded; or the best EMMIE-Q level,
+or the direction of the findings (switchable). A bubble is a
 link that lists the cell's studies and records; the same matrix is a real HTML table under
 the picture, and ``.json`` / ``.csv`` downloads. Also the EMMIE coverage bar chart."""
 
@@ -12,12 +14,20 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from whatworks.analysis.ratings import (
+    COMPUTED_BY_RULE,
+    EVIDENCE_TIERS,
+    MARYLAND_SMS,
+    TIER_LABELS,
+    TIER_ORDER,
+)
 from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.formats import CSV, HTML
 from whatworks.core.namespaces import concept
 from whatworks.core.vocab import SCHEMES
 
 from .api_error import ApiError
+from .citation import author_year
 from .gap_map import (
     OUTCOMES,
     TYPES,
@@ -48,6 +58,17 @@ DIRECTION_COLOURS = {
     "unclear": "#999999",
     "none": "#ffffff",
 }
+# Blue (best) to pale orange: ordinal, and apart in lightness as well as hue.
+TIER_COLOURS = {
+    "well_supported": "#08306b",
+    "supported": "#2171b5",
+    "promising": "#6baed6",
+    "does_not_meet_criteria": "#fdd0a2",
+    "not_rated": "#c8c8c8",
+}
+#: A bubble with studies but no computed tier (a dimension the rules do not rate).
+NO_TIER = "#ffffff"
+COLOURINGS = ("rating", "quality", "direction")
 SHORT = {
     "effect": "Eff",
     "mechanism": "Mech",
@@ -85,6 +106,10 @@ def _filters() -> Filters:
 def _colour(cell: Cell, by: str) -> str:
     if by == "direction":
         return DIRECTION_COLOURS[cell.direction]
+    if by == "rating":
+        if cell.best_quality is not None:  # a curator's level comes first
+            return QUALITY_COLOURS.get(cell.best_quality, UNRATED)
+        return TIER_COLOURS[cell.rating] if cell.rating else NO_TIER
     return (
         QUALITY_COLOURS.get(cell.best_quality, UNRATED)
         if cell.best_quality is not None
@@ -107,10 +132,15 @@ def _row_label(cell: Cell, gap: GapMap) -> str:
 
 def _describe(cell: Cell, gap: GapMap) -> str:
     n = cell.n_studies
-    quality = "unrated" if cell.best_quality is None else f"best level {cell.best_quality}"
+    quality = (
+        "no EMMIE-Q level rated by a curator"
+        if cell.best_quality is None
+        else f"best EMMIE-Q level {cell.best_quality} (rated by a curator)"
+    )
+    tier = f", evidence tier {TIER_LABELS[cell.rating]} ({COMPUTED_BY_RULE})" if cell.rating else ""
     return (
         f"{_row_label(cell, gap)}, {cell.outcome}, {cell.dimension}: "
-        f"{n} stud{'y' if n == 1 else 'ies'}, {quality}, "
+        f"{n} stud{'y' if n == 1 else 'ies'}, {quality}{tier}, "
         f"direction {cell.direction.replace('_', ' ')}"
     )
 
@@ -155,8 +185,11 @@ def _rows(gap: GapMap, expanded: set[str]) -> list[dict[str, Any]]:
 
 
 def svg(gap: GapMap, rows: list[dict[str, Any]], colour_by: str) -> str:
-    def bubble(cell: Cell) -> tuple[str, str, str]:
-        return _query(cell=cell.key) + "#cell", _describe(cell, gap), _colour(cell, colour_by)
+    def bubble(cell: Cell) -> tuple[str, str, str, str]:
+        # A curator's level is ringed, so it is never taken for a computed one.
+        ring = "curator" if colour_by == "rating" and cell.best_quality is not None else ""
+        href = _query(cell=cell.key) + "#cell"
+        return href, _describe(cell, gap), _colour(cell, colour_by), ring
 
     most = max((c.n_studies for c in gap.cells.values()), default=0) or 1
     columns = [SHORT[d] for d in DIMENSIONS]
@@ -171,21 +204,33 @@ def svg(gap: GapMap, rows: list[dict[str, Any]], colour_by: str) -> str:
 
 def _cell_view(cell: Cell, gap: GapMap) -> dict[str, Any]:
     studies, total = cell_items(gap, cell) if cell.n_studies else ([], 0)
+    listed = [
+        {
+            "href": local_href(s["iri"]),
+            # by author(s) and year; the study's own label and key in the tooltip
+            "label": author_year(s["authors"], s["year"]) or s["label"] or code(s["iri"]),
+            "title": f"{s['label'] or code(s['iri'])} ({code(s['iri'])})",
+            "design": label(concept("study-design", s["design"])) if s["design"] else "",
+            "sms": s["sms_label"],
+            "doi": s["doi"],
+            "records": [
+                {"href": local_href(iri), "text": text}
+                for iri, text in sorted(s["records"].items(), key=lambda kv: kv[1].lower())
+            ],
+        }
+        for s in studies
+    ]
     return {
         "key": cell.key,
-        "title": _describe(cell, gap),
+        "title": f"{_row_label(cell, gap)}: {cell.outcome}, {cell.dimension}",
+        "description": _describe(cell, gap),
         "total": total,
-        "studies": [
-            {
-                "href": local_href(s["iri"]),
-                "label": s["label"] or code(s["iri"]),
-                "records": [
-                    {"href": local_href(iri), "text": text}
-                    for iri, text in sorted(s["records"].items(), key=lambda kv: kv[1].lower())
-                ],
-            }
-            for s in studies
-        ],
+        "quality": cell.best_quality,
+        "rating": cell.rating,
+        "rating_label": TIER_LABELS[cell.rating] if cell.rating else "",
+        "rating_colour": TIER_COLOURS[cell.rating] if cell.rating else "",
+        "type_row": not cell.intervention,
+        "studies": sorted(listed, key=lambda s: s["label"].lower()),
     }
 
 
@@ -234,9 +279,9 @@ def _expanded(selected: str) -> set[str]:
 @offers(GAP_MAP)
 def gap_map() -> Response:
     filters = _filters()
-    colour_by = request.args.get("colour", "quality")
-    if colour_by not in ("quality", "direction"):
-        raise ApiError(400, "colour must be quality or direction")
+    colour_by = request.args.get("colour", "rating")
+    if colour_by not in COLOURINGS:
+        raise ApiError(400, "colour must be " + ", ".join(COLOURINGS))
     # no format= here: the filters are the query string
     media = choose(GAP_MAP, suffix_media=GAP_MAP.split(request.path)[1])
     if media == HTML:
@@ -298,6 +343,10 @@ def _page(
         quality_colours=QUALITY_COLOURS,
         unrated=UNRATED,
         direction_colours=DIRECTION_COLOURS,
+        tier_colours=[(TIER_LABELS[t], TIER_COLOURS[t]) for t in TIER_ORDER],
+        no_tier=NO_TIER,
+        tier_rule=local_href(str(EVIDENCE_TIERS)),
+        sms_rule=local_href(str(MARYLAND_SMS)),
         selected=_cell_view(gap.cells[selected], gap) if selected else None,
         unplaced=gap.unplaced,
         query=_query,

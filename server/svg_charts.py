@@ -82,8 +82,16 @@ def bar_chart(
     return "".join(parts)
 
 
-def _clip(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken between words (a word
+    longer than a line is a line of its own); never shortened."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def gap_map_svg(
@@ -92,12 +100,13 @@ def gap_map_svg(
     outcomes: list[str],
     columns: list[str],
     most: int,
-    bubble: Callable[[Any], tuple[str, str, str]],
+    bubble: Callable[[Any], tuple[str, str, str, str]],
 ) -> str:
     """The gap map: a column per (outcome, column), a ``<g>`` per row (its ``cells`` in
     column order; a row not ``shown`` is drawn but not displayed), a bubble per non-empty
     cell with area by its number of studies. ``bubble(cell)`` gives (href, description,
-    colour). Type rows with interventions get a toggle link (``toggle_href``)."""
+    colour, a class for the circle or ""). Type rows with interventions get a toggle link
+    (``toggle_href``)."""
     left, top, size, span = 330, 58, 40, len(columns)
     width = left + size * len(outcomes) * span + 10
     height = top + size * sum(1 for r in rows if r["shown"]) + 10
@@ -131,7 +140,7 @@ def _gap_row(
     left: int,
     size: int,
     most: int,
-    bubble: Callable[[Any], tuple[str, str, str]],
+    bubble: Callable[[Any], tuple[str, str, str, str]],
 ) -> str:
     y, sub = size / 2, row["level"] == "intervention"
     hidden = "" if row["shown"] else ' display="none"'
@@ -139,8 +148,15 @@ def _gap_row(
         f'<g class="map-row{" sub" if sub else ""}" data-key="{escape(row["key"])}" '
         f'data-parent="{escape(row["type"])}" transform="translate(0 {y0})"{hidden}>'
     ]
-    text = escape(_clip(row["label"], 44 if sub else 40))
-    label = f'<text x="{left - 8}" y="{y + 4}" class="row-label{" sub" if sub else ""}">'
+    # Long labels wrap onto up to three lines, never cut off (the full label is also the
+    # link's accessible name).
+    lines = _wrap(row["label"], 46 if sub else 42)
+    first = y + 4 - 6.5 * (len(lines) - 1)
+    text = "".join(
+        f'<tspan x="{left - 8}" dy="{0 if i == 0 else 13}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    label = f'<text x="{left - 8}" y="{first}" class="row-label{" sub" if sub else ""}">'
     if sub and row["href"]:
         out.append(f'<a href="{escape(row["href"])}">{label}{text}</text></a>')
     elif sub or not row["n_interventions"]:
@@ -166,7 +182,7 @@ def _gap_row(
 
 def _bubble(
     cell: Any,
-    bubble: Callable[[Any], tuple[str, str, str]],
+    bubble: Callable[[Any], tuple[str, str, str, str]],
     *,
     x: float,
     y: float,
@@ -175,13 +191,14 @@ def _bubble(
 ) -> str:
     """One cell's bubble, a link to its list of studies, sized by its number of studies
     against ``most`` (the map and its narrow-screen form draw the same bubble)."""
-    href, description, colour = bubble(cell)
+    href, description, colour, ring = bubble(cell)
     n = cell.n_studies
+    css = f' class="{escape(ring)}"' if ring else ""
     return (
         f'<a href="{escape(href)}" class="bubble" data-cell="{escape(cell.key)}" '
         f'{place}aria-label="{escape(description)}"><title>{escape(description)}</title>'
         f'<circle cx="{x}" cy="{y}" r="{max(5.0, 18 * math.sqrt(n / most)):.1f}" '
-        f'fill="{colour}"/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
+        f'fill="{colour}"{css}/><text x="{x}" y="{y + 4}" class="n">{n}</text></a>'
     )
 
 
@@ -191,7 +208,7 @@ def gap_block_svg(
     outcomes: list[str],
     columns: list[str],
     most: int,
-    bubble: Callable[[Any], tuple[str, str, str]],
+    bubble: Callable[[Any], tuple[str, str, str, str]],
 ) -> str:
     """One row of the gap map turned on its side, for narrow screens: the outcomes as rows,
     the columns (dimensions) across, the same bubbles (sizes against the same ``most``) as

@@ -82,6 +82,11 @@ SPEC_SCHEMES: dict[str, set[str]] = {
     "economic-kind": {"cost", "saving", "cost_effectiveness", "cost_benefit"},
     "association-direction": {"with_decrease", "with_increase", "none_found"},
     "trend-direction": {"falling", "rising", "stable"},
+    # computed evidence ratings (docs/evidence-ratings.md)
+    "maryland-sms": {"1", "2", "3", "4", "5"},
+    "evidence-tier": {
+        "well_supported", "supported", "promising", "does_not_meet_criteria", "not_rated",
+    },
 }  # fmt: skip
 
 # For each quality check, a term of tests/fixtures/ontology/bad_terms.ttl it must report.
@@ -123,6 +128,8 @@ FUNCTIONAL = {
     "lookedAfterRateOfficial", "lookedAfterRateDerived", "childPovertyPercent",
     "imdAverageScore", "inspectedAuthority", "inspectionFramework", "inspectionYear",
     "ofstedJudgement", "participant", "successorProgramme", "listCompleteness",
+    # computed evidence ratings
+    "aboutFinding", "ratingLevel", "ratingRule",
 }  # fmt: skip
 
 OWL2_DATATYPES = {XSD.string, XSD.integer, XSD.decimal, XSD.boolean, XSD.dateTime}
@@ -256,6 +263,9 @@ def test_alignments_are_those_of_the_spec(ontology: Graph) -> None:
         EMMIE.Finding: URIRef(OBO + "SEPIO_0000173"),
         EMMIE.EvidenceItem: URIRef(PROV + "Entity"),
         EMMIE.SourceRow: URIRef(PROV + "Entity"),
+        EMMIE.RatingRule: URIRef(PROV + "Plan"),
+        EMMIE.DesignRating: URIRef(PROV + "Entity"),
+        EMMIE.EvidenceRating: URIRef(PROV + "Entity"),
     }
     for term, parent in subclass.items():
         assert (term, RDFS.subClassOf, parent) in ontology

@@ -434,3 +434,47 @@ def test_pages_of_evidence_minted_elsewhere(sheets: Path, tmp_path: Path) -> Non
             assert 'href="None"' not in response.text
     finally:
         server.stop()
+
+
+def test_explorer_card_shows_estimates_by_author_and_year(live_server: LiveServer) -> None:
+    status, _, body = fetch(live_server, "/explore?outcome=entry", accept="text/html")
+    assert status == 200
+    html = body.decode()
+    card = html[html.index('data-intervention="https://w3id.org/whatworks/id/intervention/mst"') :]
+    card = card[: card.index("</article>")]
+    assert "OR 1.25 (95% CI 0.77 to 2.05)" in card
+    assert ">Fonagy et al. 2018</a>" in card and 'title="fonagy2018_start"' in card
+    assert "<svg" in card  # two odds ratios: a forest plot
+    assert "sha256" not in html
+    assert ">fonagy2018_start<" not in html  # keys only in tooltips and links
+
+
+def test_explorer_says_which_filter_emptied_the_answer(live_server: LiveServer) -> None:
+    _, _, body = fetch(live_server, "/explore?outcome=entry&country=Narnia", accept="text/html")
+    html = body.decode()
+    assert "Without country (Narnia): " in html
+    assert 'href="/explore?outcome=entry"' in html
+
+
+def test_explorer_controls_list_only_values_that_give_rows(live_server: LiveServer) -> None:
+    _, _, body = fetch(live_server, "/explore?outcome=entry", accept="text/html")
+    html = body.decode()
+    needs = re.search(r'<select id="f-need".*?</select>', html, re.S)
+    assert needs
+    offered = re.findall(r'<option value="([a-z_]+)"', needs.group(0))
+    facets = json.loads(
+        fetch(live_server, "/api/queries/what_works_for_whom/facets?outcome=entry")[2]
+    )["facets"]["need"]
+    assert offered == [v["value"] for v in facets] and "low_income" not in offered
+    assert re.search(r"\(\d+\)</option>", needs.group(0))
+
+
+def test_explorer_pages(live_server: LiveServer) -> None:
+    _, _, body = fetch(live_server, "/explore?outcome=entry&limit=2", accept="text/html")
+    html = body.decode()
+    assert html.count('<article class="result"') == 2
+    link = re.search(r'<a rel="next" href="([^"]+)"', html)
+    assert link
+    _, _, second = fetch(live_server, link.group(1).replace("&amp;", "&"), accept="text/html")
+    assert second.decode().count('<article class="result"') == 2
+    assert 'rel="prev"' in second.decode()

@@ -212,3 +212,17 @@ def test_local_authorities_page(watched: Watched) -> None:
         "falling"
     )
     screenshot(page, "local-authorities")
+
+
+def test_explorer_card_shows_the_start_trial_estimate(watched: Watched) -> None:
+    page = watched.page
+    page.goto(watched.origin + "/explore?outcome=entry")
+    card = page.locator('article.result[data-intervention$="/intervention/mst"]')
+    card.wait_for()
+    text = card.inner_text()
+    assert "OR 1.25 (95% CI 0.77 to 2.05)" in text
+    assert "Fonagy et al. 2018" in text and "fonagy2018_start" not in text
+    assert card.locator("svg.forest").count() == 1 and card.locator("svg.forest").is_visible()
+    study = card.locator("a.study-link", has_text="Fonagy et al. 2018").first
+    assert study.get_attribute("title") == "fonagy2018_start"
+    assert "sha256" not in page.inner_text("main")

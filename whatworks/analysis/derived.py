@@ -7,7 +7,11 @@
   estimates from two or more studies, by REML and by DerSimonian–Laird
   (:mod:`whatworks.analysis.meta_analysis`; rules in ``docs/meta-analysis.md``);
 - an ``emmie:EmmieRating`` for every intervention × outcome × EMMIE dimension (rules in
-  ``docs/emmie-ratings.md``).
+  ``docs/emmie-ratings.md``);
+- an ``emmie:DesignRating`` (Maryland SMS level) for every finding about an intervention,
+  and an ``emmie:EvidenceRating`` (evidence tier) for every intervention × outcome with
+  findings, computed by the rules of :mod:`whatworks.analysis.ratings`, with the rules
+  themselves (``docs/evidence-ratings.md``).
 
 Every derived resource says how it was computed (``prov:wasGeneratedBy`` an activity that
 names the method and software), when (``prov:generatedAtTime``) and from what
@@ -28,6 +32,7 @@ from rdflib import RDF, RDFS, XSD, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from whatworks import __version__
+from whatworks.analysis import ratings
 from whatworks.analysis.meta_analysis import (
     MEASURE_LABELS,
     Estimate,
@@ -102,9 +107,9 @@ def derive(
     and time give the same list.
 
     ``interventions``, if given, restricts the result to the pooled estimates and ratings
-    about those interventions (and the activities they name): exactly the triples of the
-    whole derived graph whose subject is about one of them, since every result is computed
-    from the evidence of one intervention only.
+    about those interventions (and the activities and rating rules they name): exactly the
+    triples of the whole derived graph whose subject is about one of them, since every
+    result is computed from the evidence of one intervention only.
 
     :raises StoreError: a query failed.
     """
@@ -114,6 +119,12 @@ def derive(
         triples.update(_pooled_triples(group, when))
     rows = _select(store, "derived_evidence", _evidence_restriction(interventions))
     triples.update(_rating_triples(rows, when))
+    restriction = None if interventions is None else sorted(interventions)
+    rows = _select(store, "derived_ratings", {"interventions": restriction})
+    evidence_ratings = _evidence_rating_triples(rows, when)
+    triples.update(evidence_ratings)
+    if evidence_ratings:
+        triples.update(ratings.rule_triples())
     return sorted(triples)
 
 
@@ -428,6 +439,159 @@ def _one_rating(
     return out
 
 
+# ------------------------------------------------------------- ratings by published rules
+
+
+@dataclass
+class _RatedFinding:
+    finding: URIRef
+    study: URIRef
+    intervention: URIRef
+    outcome: URIRef
+    design: str | None
+    direction: str
+    follow_up: float | None
+    proxy: bool
+
+
+def _evidence_rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[Triple]:
+    """Design ratings of the findings in ``rows`` (``derived_ratings``) and the evidence
+    ratings of their interventions × outcomes (:mod:`whatworks.analysis.ratings`)."""
+    found: dict[URIRef, _RatedFinding] = {}
+    labels: dict[URIRef, str] = {}
+    for row in rows:
+        finding, study = row["finding"], row["study"]
+        intervention, outcome = row["intervention"], row["outcome"]
+        if not (
+            isinstance(finding, URIRef)
+            and isinstance(study, URIRef)
+            and isinstance(intervention, URIRef)
+            and isinstance(outcome, URIRef)
+        ):
+            continue
+        if finding in found:
+            continue  # a finding with a repeated value is used once (SHACL refuses those)
+        design, direction = row.get("design"), row.get("direction")
+        proxy = row.get("proxy")
+        found[finding] = _RatedFinding(
+            finding,
+            study,
+            intervention,
+            outcome,
+            _last(design) if isinstance(design, URIRef) else None,
+            _last(direction) if isinstance(direction, URIRef) else "unclear",
+            _number(row.get("follow_up")),
+            # Not coded as a measure of care itself: it does not count as one.
+            not (isinstance(proxy, Literal) and proxy.toPython() is False),
+        )
+        labels[intervention] = str(row.get("intervention_label") or _last(intervention))
+    out: list[Triple] = []
+    by_pair: dict[tuple[URIRef, URIRef], list[tuple[_RatedFinding, int | None]]] = defaultdict(list)
+    for item in sorted(found.values(), key=lambda f: f.finding):
+        level = _design_level(item.design)
+        by_pair[(item.intervention, item.outcome)].append((item, level))
+        if item.design is not None:
+            out += _design_rating(item, level, when)
+    for (intervention, outcome), items in sorted(by_pair.items()):
+        out += _evidence_rating(intervention, outcome, items, labels[intervention], when)
+    return out
+
+
+def _design_level(design: str | None) -> int | None:
+    if design is None or design not in ratings.SMS_BY_DESIGN:
+        return None
+    return ratings.sms_level(design)
+
+
+def _rating_activity(base: str) -> list[Triple]:
+    activity = URIRef(f"{base}activity/evidence-rating")
+    return [
+        (activity, RDF.type, PROV.Activity),
+        (
+            activity,
+            RDFS.label,
+            Literal(
+                f"Evidence ratings computed by rule by whatworks {__version__} "
+                "(rules: docs/evidence-ratings.md)"
+            ),
+        ),
+        *((activity, PROV.used, rule) for rule in ratings.RULES.values()),
+    ]
+
+
+def _design_rating(item: _RatedFinding, level: int | None, when: datetime) -> list[Triple]:
+    base, key = _base_and_key(item.finding, "finding")
+    iri = URIRef(f"{base}design-rating/{key}")
+    activity = URIRef(f"{base}activity/evidence-rating")
+    assert item.design is not None
+    words = "no level" if level is None else ratings.SMS_LABELS[level]
+    out: list[Triple] = [
+        (iri, RDF.type, EMMIE.DesignRating),
+        (iri, RDFS.label, Literal(f"Design rating (computed by rule), {key}: {words}")),
+        (iri, EMMIE.aboutFinding, item.finding),
+        (iri, EMMIE.aboutIntervention, item.intervention),
+        (iri, EMMIE.ratingRule, ratings.MARYLAND_SMS),
+        (iri, PROV.wasDerivedFrom, item.finding),
+        (iri, PROV.wasDerivedFrom, item.study),
+        (iri, PROV.wasDerivedFrom, ratings.MARYLAND_SMS),
+        (iri, PROV.wasGeneratedBy, activity),
+        (iri, PROV.generatedAtTime, Literal(when)),
+        *_rating_activity(base),
+    ]
+    if level is None:
+        reason = ratings.SMS_BY_DESIGN[item.design][1]
+        out.append(
+            (iri, EMMIE.evidenceMissing, Literal(f"no Maryland SMS level: {reason}", lang="en"))
+        )
+    else:
+        out.append((iri, EMMIE.ratingLevel, ratings.sms_concept(level)))
+    return out
+
+
+def _evidence_rating(
+    intervention: URIRef,
+    outcome: URIRef,
+    items: list[tuple[_RatedFinding, int | None]],
+    intervention_label: str,
+    when: datetime,
+) -> list[Triple]:
+    base, key = _base_and_key(intervention)
+    outcome_code = _last(outcome)
+    iri = URIRef(f"{base}evidence-rating/{key}/{outcome_code}")
+    activity = URIRef(f"{base}activity/evidence-rating")
+    result = ratings.evidence_tier(
+        ratings.FindingEvidence(
+            direction=item.direction,
+            sms=level,
+            follow_up_months=item.follow_up,
+            proxy=item.proxy,
+            study=str(item.study),
+        )
+        for item, level in items
+    )
+    label = (
+        f"Evidence rating (computed by rule), {intervention_label}, {outcome_code}: {result.label}"
+    )
+    out: list[Triple] = [
+        (iri, RDF.type, EMMIE.EvidenceRating),
+        (iri, RDFS.label, Literal(label)),
+        (iri, EMMIE.aboutIntervention, intervention),
+        (iri, EMMIE.outcome, outcome),
+        (iri, EMMIE.ratingLevel, ratings.tier_concept(result.code)),
+        (iri, EMMIE.ratingRule, ratings.EVIDENCE_TIERS),
+        (iri, PROV.wasDerivedFrom, ratings.EVIDENCE_TIERS),
+        (iri, PROV.wasGeneratedBy, activity),
+        (iri, PROV.generatedAtTime, Literal(when)),
+        *((iri, PROV.wasDerivedFrom, item.finding) for item, _ in items),
+        *((iri, EMMIE.criterionMet, Literal(c, lang="en")) for c in result.met),
+        *((iri, EMMIE.criterionNotMet, Literal(c, lang="en")) for c in result.not_met),
+        *((iri, EMMIE.criterionNotChecked, Literal(c, lang="en")) for c in result.not_checked),
+        *((iri, EMMIE.evidenceMissing, Literal(c, lang="en")) for c in result.missing),
+        *_rating_activity(base),
+    ]
+    return out
+
+
 # ------------------------------------------------------------------------------------- IRIs
 
 
@@ -435,8 +599,9 @@ def _last(iri: Node | str) -> str:
     return str(iri).rstrip("/").rsplit("/", 1)[-1]
 
 
-def _base_and_key(intervention: URIRef) -> tuple[str, str]:
-    """The IRI base an intervention was minted under, and its key.
+def _base_and_key(intervention: URIRef, kind: str = "intervention") -> tuple[str, str]:
+    """The IRI base an intervention (or a record of another ``kind``) was minted under,
+    and its key.
 
     ``https://w3id.org/whatworks/synthetic/id/intervention/mst`` gives
     ``("https://w3id.org/whatworks/synthetic/id/", "mst")``. An intervention IRI of another
@@ -444,7 +609,7 @@ def _base_and_key(intervention: URIRef) -> tuple[str, str]:
     """
     text = str(intervention)
     key = _last(text)
-    suffix = f"intervention/{key}"
+    suffix = f"{kind}/{key}"
     if text.endswith(suffix) and len(text) > len(suffix):
         return text[: -len(suffix)], key
     return str(ID), key
@@ -553,13 +718,23 @@ def _partial_change(
         return DerivedChange(full=False)
     fresh = derive(store, generated_at=generated_at, interventions=interventions)
     activities = {o for _, p, o in fresh if p == _GENERATED_BY}
-    new = {t for t in fresh if t[0] not in activities}
+    rules = set(ratings.RULES.values())
+    new = {t for t in fresh if t[0] not in activities and t[0] not in rules}
     old = _stored_about(store, interventions)
     activities |= {o for _, p, o in old if p == _GENERATED_BY}
     new = set(restamp(new, old))
     change = DerivedChange(
         remove=old - new, add=new - old, full=False, interventions=len(interventions)
     )
+    # The rules are shared by every rating, like the activities, and never change but with
+    # the software: stored once, and a full recompute if they differ from this version's.
+    fresh_rules = _by_subject(t for t in fresh if t[0] in rules)
+    for rule, wanted_rule in fresh_rules.items():
+        stored_rule = set(_stored_subject(store, rule))
+        if stored_rule and stored_rule != wanted_rule:
+            return None
+        if not stored_rule:
+            change.add |= wanted_rule
     fresh_activity = _by_subject(t for t in fresh if t[0] in activities)
     for activity in sorted(activities, key=str):
         stored = set(_stored_subject(store, activity))

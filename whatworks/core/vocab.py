@@ -26,11 +26,13 @@ class EMMIE(DefinedNamespace):
     CMOConfiguration: URIRef  # context-mechanism-outcome configuration
     Context: URIRef  # context
     Country: URIRef  # country (statistical geography)
+    DesignRating: URIRef  # design rating
     EconomicEvidence: URIRef  # economic evidence
     EffectEstimate: URIRef  # effect estimate
     EmmieCoding: URIRef  # EMMIE coding
     EmmieRating: URIRef  # EMMIE rating
     EvidenceItem: URIRef  # evidence item
+    EvidenceRating: URIRef  # evidence rating
     Facilitator: URIRef  # facilitator
     Finding: URIRef  # finding
     ImplementationFactor: URIRef  # implementation factor
@@ -44,6 +46,7 @@ class EMMIE(DefinedNamespace):
     PooledEstimate: URIRef  # pooled estimate
     Population: URIRef  # population
     ProgrammeParticipation: URIRef  # programme participation
+    RatingRule: URIRef  # rating rule
     Region: URIRef  # region
     ReportedStatistic: URIRef  # reported statistic
     SourceRow: URIRef  # source row
@@ -51,6 +54,7 @@ class EMMIE(DefinedNamespace):
     Study: URIRef  # study
     SurveyProportion: URIRef  # survey proportion
     Work: URIRef  # work
+    aboutFinding: URIRef  # about finding
     aboutIntervention: URIRef  # about intervention
     aboutInterventionType: URIRef  # about intervention type
     ageBand: URIRef  # age band
@@ -75,6 +79,9 @@ class EMMIE(DefinedNamespace):
     context: URIRef  # has context
     contextDescription: URIRef  # context description
     country: URIRef  # country
+    criterionMet: URIRef  # criterion met
+    criterionNotChecked: URIRef  # criterion not checked
+    criterionNotMet: URIRef  # criterion not met
     currency: URIRef  # currency
     design: URIRef  # design
     designDetail: URIRef  # design detail
@@ -85,6 +92,7 @@ class EMMIE(DefinedNamespace):
     economicKind: URIRef  # kind of economic evidence
     effectEstimate: URIRef  # has effect estimate
     evaluates: URIRef  # evaluates
+    evidenceMissing: URIRef  # evidence missing
     evidencePresent: URIRef  # evidence present
     evidenceSummary: URIRef  # evidence summary
     factor: URIRef  # factor
@@ -139,6 +147,8 @@ class EMMIE(DefinedNamespace):
     qualityLevel: URIRef  # evidence quality level
     qualityRank: URIRef  # quality rank
     question: URIRef  # question
+    ratingLevel: URIRef  # rating level
+    ratingRule: URIRef  # rated by rule
     refArea: URIRef  # reference area
     refYear: URIRef  # year observed
     referenceYear: URIRef  # reference year
@@ -238,6 +248,13 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "3": _CONCEPT["emmie-q-moderators/3"],
         "4": _CONCEPT["emmie-q-moderators/4"],
     },
+    "evidence-tier": {
+        "does_not_meet_criteria": _CONCEPT["evidence-tier/does_not_meet_criteria"],
+        "not_rated": _CONCEPT["evidence-tier/not_rated"],
+        "promising": _CONCEPT["evidence-tier/promising"],
+        "supported": _CONCEPT["evidence-tier/supported"],
+        "well_supported": _CONCEPT["evidence-tier/well_supported"],
+    },
     "factor-role": {
         "barrier": _CONCEPT["factor-role/barrier"],
         "facilitator": _CONCEPT["factor-role/facilitator"],
@@ -258,6 +275,13 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "skills_training": _CONCEPT["intervention-type/skills_training"],
         "structure_change": _CONCEPT["intervention-type/structure_change"],
         "therapeutic_approach": _CONCEPT["intervention-type/therapeutic_approach"],
+    },
+    "maryland-sms": {
+        "1": _CONCEPT["maryland-sms/1"],
+        "2": _CONCEPT["maryland-sms/2"],
+        "3": _CONCEPT["maryland-sms/3"],
+        "4": _CONCEPT["maryland-sms/4"],
+        "5": _CONCEPT["maryland-sms/5"],
     },
     "mechanism-status": {
         "proposed": _CONCEPT["mechanism-status/proposed"],
