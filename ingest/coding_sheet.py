@@ -362,6 +362,16 @@ SHEETS: tuple[Sheet, ...] = (
                 "Intensive home-based family therapy for adolescents",
                 prop="dcterms:description",
             ),
+            Column(
+                "extends",
+                Kind.BOOLEAN,
+                "`yes` when this row adds to an intervention of the same key that another "
+                "source file defines (e.g. a description for a bundled intervention); the row "
+                "then needs only its key. Without it, a key that another source file already "
+                "uses is refused, naming both files.",
+                "no",
+                prop="",
+            ),
             _tail()[1],
         ),
     ),
