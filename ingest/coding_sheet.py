@@ -359,7 +359,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "description",
                 Kind.TEXT,
                 "What it is, in the coder's words.",
-                "Intensive home-based family therapy for adolescents",
+                "Family therapy for adolescents with antisocial behaviour",
                 prop="dcterms:description",
             ),
             Column(

@@ -405,7 +405,11 @@ def check_against_store(
                 value = record.values[col.name]
                 target = SHEETS_BY_NAME[col.target]
                 for key in value if isinstance(value, tuple) else (value,):
-                    if resource(target.kind, str(key), base=base) not in known:
+                    iri = resource(target.kind, str(key), base=base)
+                    if iri not in known:
+                        # Reported here; typed for the shapes, so that their class check
+                        # does not report the same fault again.
+                        context.add((iri, RDF.type, EMMIE[target.rdf_class]))
                         problems.append(
                             record.problem(
                                 f"no {target.kind} with this key in these files or in the store",
@@ -684,6 +688,9 @@ def _check(
     sources += extra
     found, context = check_against_store(sources, store)
     problems += found
+    # A row that extends nothing is not validated: what it lacks is the record it meant
+    # to extend, reported already.
+    left_out = {(p.file, p.sheet, p.row) for p in found if p.column == "extends"}
     doubles = duplicate_works(sources, store)
     if incremental and store is not None and not problems:
         # (With problems already found nothing is written: validate everything that read.)
@@ -691,7 +698,7 @@ def _check(
         for source in sources:
             source.change = graph_change(store, source.graph_iri, source.graph, canon)
     violations, warnings = validate_sources(sources, context)
-    problems += violations
+    problems += [v for v in violations if (v.file, v.sheet, v.row) not in left_out]
     warnings = sorted([*doubles, *warnings], key=_order)
     if strict:
         problems += warnings
