@@ -456,18 +456,28 @@ def duplicate_works(sources: Sequence[Source], store: Store | None) -> list[Prob
             problems.append(_doi_problem(source, work, str(doi), where))
     if store is None or not first:
         return problems
-    terms: dict[str, Given] = {
-        "dois": [Literal(doi) for doi in sorted(first)],
-        "outside": sorted(s.graph_iri for s in sources),
-    }
-    for row in _select(store, "ingest_works_with_doi", terms):
-        source, work = first[str(row["doi"]).lower()]
-        if row["work"] == work:
-            continue
-        key = row.get("key")
-        name = f"study {str(key)!r}" if key is not None else f"<{row['work']}>"
-        where = f"{name} in graph <{row['g']}>"
-        problems.append(_doi_problem(source, work, str(row["doi"]), where))
+    # Looked up as spelt, in lower and in upper case (a DOI is case-insensitive): an exact
+    # match uses the store's index, where comparing every stored DOI folded does not.
+    spellings: dict[str, str] = {}
+    for folded, (source, work) in first.items():
+        for doi in source.graph.objects(work, EMMIE.doi):
+            for spelling in (str(doi), folded, folded.upper()):
+                spellings[spelling] = folded
+    outside = sorted(s.graph_iri for s in sources)
+    ordered = sorted(spellings)
+    for start in range(0, len(ordered), 500):
+        terms: dict[str, Given] = {
+            "dois": [Literal(doi) for doi in ordered[start : start + 500]],
+            "outside": outside,
+        }
+        for row in _select(store, "ingest_works_with_doi", terms):
+            source, work = first[spellings[str(row["doi"])]]
+            if row["work"] == work:
+                continue
+            key = row.get("key")
+            name = f"study {str(key)!r}" if key is not None else f"<{row['work']}>"
+            where = f"{name} in graph <{row['g']}>"
+            problems.append(_doi_problem(source, work, str(row["doi"]), where))
     return problems
 
 

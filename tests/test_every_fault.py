@@ -248,12 +248,14 @@ def test_a_doi_already_in_the_store_is_reported_naming_the_stored_key(
 ) -> None:
     stored_doi = synthetic_study("s1")["doi"]
     studies = write_sheet(
-        loaded, "again.studies", [synthetic_study("s1_again", doi=stored_doi, where_read="p. 1")]
+        loaded,
+        "again.studies",
+        [synthetic_study("s1_again", doi=stored_doi.upper(), where_read="p. 1")],
     )
     result = cli("validate", "--id-base", SYNTHETIC_BASE, "--strict", str(studies))
     assert result.exit_code == 1, result.output
     assert "study 's1_again'" in result.output and "study 's1'" in result.output, result.output
-    assert stored_doi in result.output and "syn.studies>" in result.output
+    assert stored_doi.upper() in result.output and "syn.studies>" in result.output
     result = cli("validate", "--id-base", SYNTHETIC_BASE, str(studies))
     assert result.exit_code == 0, result.output
     assert "warning: " in result.output and "study 's1'" in result.output
