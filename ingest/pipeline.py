@@ -281,9 +281,13 @@ def _bib_text(path: Path, data: bytes, encoding: str | None) -> str:
 
 
 def _duplicates_across(sources: Sequence[Source], base: str) -> list[Problem]:
+    """Keys that two files of the batch define. The later row is reported and left out,
+    as a row that broke the sheet rules is (the shapes would otherwise see one record with
+    the cells of both rows, and report the same fault again)."""
     first: dict[URIRef, Record] = {}
     problems = []
     for source in sources:
+        later: list[Record] = []
         for record in source.records:
             iri = record_iri(record, base)
             if extends(record):
@@ -292,14 +296,28 @@ def _duplicates_across(sources: Sequence[Source], base: str) -> list[Problem]:
                 other = first[iri]
                 problems.append(
                     record.problem(
-                        f"key {record.key!r} is also defined in {other.file} (row {other.row})",
+                        f"key {record.key!r} is also defined in {other.file} (row {other.row})"
+                        + _extends_hint(record),
                         column="key",
                         found=record.key,
                     )
                 )
+                later.append(record)
             else:
                 first[iri] = record
+        if later:
+            left_out = {id(record) for record in later}
+            source.records = [r for r in source.records if id(r) not in left_out]
+            source.mapped = map_records(source.records, base=base)
+            source.graph = source.mapped.graph
+            source.failed += [(record.sheet, record.key) for record in later]
     return problems
+
+
+def _extends_hint(record: Record) -> str:
+    if "extends" not in {c.name for c in record.sheet.columns}:
+        return ""
+    return "; write yes in column extends if this row adds to that record"
 
 
 def extends(record: Record) -> bool:
@@ -362,15 +380,10 @@ def check_against_store(
     files = _stored_files(store, clashes) if store is not None and clashes else {}
     for iri, graph in clashes.items():
         record = defined[iri]
-        hint = (
-            "; write yes in column extends if this row adds to that record"
-            if "extends" in {c.name for c in record.sheet.columns}
-            else ""
-        )
         problems.append(
             record.problem(
                 f"key {record.key!r} is already used by {files.get(iri, 'another file')} "
-                f"in graph <{graph}>; keys are unique across the store{hint}",
+                f"in graph <{graph}>; keys are unique across the store{_extends_hint(record)}",
                 column="key",
                 found=record.key,
             )

@@ -259,3 +259,28 @@ def test_a_doi_already_in_the_store_is_reported_naming_the_stored_key(
     result = cli("validate", "--id-base", SYNTHETIC_BASE, str(studies))
     assert result.exit_code == 0, result.output
     assert "warning: " in result.output and "study 's1'" in result.output
+
+
+def test_a_key_in_two_files_of_one_call_is_refused_unless_one_extends(
+    cli: CLI, loaded: Path, store_dir: Path
+) -> None:
+    first = write_sheet(loaded, "a.interventions", [{"key": "k2", "label": "Programme K"}])
+    second = write_sheet(loaded, "b.interventions", [{"key": "k2", "label": "Programme K again"}])
+    before = nquads(store_dir)
+    code, out = ingest(cli, first, second)
+    assert code == 1, out
+    assert nquads(store_dir) == before
+    (line,) = problem_lines(out)
+    assert line.startswith(f"{second}, sheet interventions, row 2, column key: "), line
+    assert f"also defined in {first} (row 2)" in line and "extends" in line, line
+    write_sheet(
+        loaded, "b.interventions", [{"key": "k2", "extends": "yes", "description": "Its text."}]
+    )
+    code, out = ingest(cli, first, second)
+    assert code == 0, out
+    rows = select(
+        cli,
+        f"SELECT ?label ?description WHERE {{ <{SYNTHETIC_BASE}intervention/k2> "
+        "rdfs:label ?label ; dcterms:description ?description }",
+    )
+    assert rows == ["Programme K,Its text."]
