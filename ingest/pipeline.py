@@ -1,7 +1,8 @@
 """The ingest pipeline: read → map → check references → validate → store, all or nothing.
 
-Every problem in every file is collected before anything is reported; SHACL runs on what
-was built before anything is written; and all the sources of one call are written in one
+Every problem in every file is collected before anything is reported, from all three
+checks (the sheet rules, the references, the shapes) in one run; SHACL runs on what was
+built before anything is written; and all the sources of one call are written in one
 transaction, so the store holds either the previous version of every graph or the new one.
 """
 
@@ -660,7 +661,8 @@ def prepare(
     the rest go on to the reference checks and the shapes, so that a sheet's problems are
     all reported at once, ordered by file, sheet, row and column. (A row left out is not
     validated, and what refers to it is not reported as referring to nothing: one fault,
-    one problem.) With ``strict``, warnings are problems too.
+    one problem: docs/decisions/0017-every-fault-in-one-pass.md.) With ``strict``, warnings
+    are problems too.
 
     ``extra`` are sources already built by another reader (e.g. the local-authority
     statistics, :mod:`whatworks.ingest.la_statistics`): checked, validated and returned
