@@ -359,8 +359,18 @@ SHEETS: tuple[Sheet, ...] = (
                 "description",
                 Kind.TEXT,
                 "What it is, in the coder's words.",
-                "Intensive home-based family therapy for adolescents",
+                "Family therapy for adolescents with antisocial behaviour",
                 prop="dcterms:description",
+            ),
+            Column(
+                "extends",
+                Kind.BOOLEAN,
+                "`yes` when this row adds to an intervention of the same key that another "
+                "source file defines (e.g. a description for a bundled intervention); the row "
+                "then needs only its key. Without it, a key that another source file already "
+                "uses is refused, naming both files.",
+                "no",
+                prop="",
             ),
             _tail()[1],
         ),

@@ -1,7 +1,8 @@
 """The ingest pipeline: read → map → check references → validate → store, all or nothing.
 
-Every problem in every file is collected before anything is reported; SHACL runs on what
-was built before anything is written; and all the sources of one call are written in one
+Every problem in every file is collected before anything is reported, from all three
+checks (the sheet rules, the references, the shapes) in one run; SHACL runs on what was
+built before anything is written; and all the sources of one call are written in one
 transaction, so the store holds either the previous version of every graph or the new one.
 """
 
@@ -34,9 +35,10 @@ from whatworks.core.validation import (
     class_checked_predicates,
     validate,
 )
+from whatworks.core.vocab import EMMIE
 
 from .bibliography import read_bibtex, read_ris
-from .coding_sheet import SHEETS_BY_NAME, Kind
+from .coding_sheet import KEY_PATTERN, SHEETS_BY_NAME, Kind, Sheet
 from .mapping import Mapped, map_records, record_iri
 from .provenance import RowOrigin, SourceFile, build_provenance
 from .rdf_source import RDF_SUFFIXES, read_rdf
@@ -81,6 +83,9 @@ class Source:
     graph: Graph
     mapped: Mapped | None = None
     records: list[Record] = field(default_factory=list)
+    #: the sheet and key of each row that broke the sheet rules (and so has no record):
+    #: what refers to it is not reported again as a reference to nothing
+    failed: list[tuple[Sheet, str]] = field(default_factory=list)
     #: set by :func:`prepare` when it compares the graph with the store
     change: Change | None = None
 
@@ -122,11 +127,16 @@ def read_sources(
     graph: str | None = None,
     progress: bool = False,
     base: str = str(ID),
+    collect: list[Problem] | None = None,
 ) -> list[Source]:
     """Read and map every file; raise one :class:`InputError` with every problem found.
 
+    With ``collect``, the problems are added to it instead and the sources are returned
+    with the records of the rows that keep the rules (a file that cannot be read at all
+    is left out), so that the later checks can run on them: every fault in one pass.
+
     :raises InputError: any file could not be read or has rows that break the coding-sheet
-        rules; nothing is returned in that case.
+        rules (without ``collect``); nothing is returned in that case.
     """
     if graph is not None and len(paths) != 1:
         raise InputError(
@@ -142,12 +152,13 @@ def read_sources(
     names: dict[URIRef, Path] = {}
     for path in paths:
         try:
-            source = _read_one(
+            source, rows = _read_one(
                 path, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
             )
         except InputError as exc:
             problems.extend(exc.problems)
             continue
+        problems.extend(rows)
         if source.graph_iri in names:
             problems.append(
                 Problem(
@@ -160,7 +171,9 @@ def read_sources(
         names[source.graph_iri] = path
         sources.append(source)
     problems.extend(_duplicates_across(sources, base))
-    if problems:
+    if collect is not None:
+        collect.extend(problems)
+    elif problems:
         raise InputError(problems)
     return sources
 
@@ -173,7 +186,11 @@ def _read_one(
     graph: str | None,
     progress: bool,
     base: str,
-) -> Source:
+) -> tuple[Source, list[Problem]]:
+    """The file as a source, with the problems of its rows (those rows left out).
+
+    :raises InputError: the file cannot be read at all.
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise InputError(
@@ -196,7 +213,7 @@ def _read_one(
     file = SourceFile(path.name, media, len(data), hashlib.sha256(data).hexdigest(), base)
     graph_iri = source_graph(graph or graph_name_for(path))
     if suffix in RDF_SUFFIXES:
-        return Source(path, graph_iri, file, skolemized(read_rdf(path, data), graph_iri))
+        return Source(path, graph_iri, file, skolemized(read_rdf(path, data), graph_iri)), []
     raw: list[RawSheet]
     if suffix == ".csv":
         raw = [read_csv(path, kind=kind, encoding=encoding)]
@@ -206,10 +223,31 @@ def _read_one(
         text = _bib_text(path, data, encoding)
         raw = [read_ris(path, text) if suffix == ".ris" else read_bibtex(path, text)]
     records, problems = all_records(parse_sheet(r, progress=progress) for r in raw)
-    if problems:
-        raise InputError(problems)
     mapped = map_records(records, base=base)
-    return Source(path, graph_iri, file, mapped.graph, mapped, records)
+    source = Source(path, graph_iri, file, mapped.graph, mapped, records)
+    if problems:
+        source.failed = _failed_keys(raw, problems)
+    return source, problems
+
+
+_KEY = re.compile(KEY_PATTERN)
+
+
+def _failed_keys(raw: Sequence[RawSheet], problems: Sequence[Problem]) -> list[tuple[Sheet, str]]:
+    """The sheet and key of every row that a problem left without a record (every row of a
+    sheet whose header is wrong)."""
+    failed: list[tuple[Sheet, str]] = []
+    for sheet in raw:
+        rows = {p.row for p in problems if p.file == sheet.file and p.sheet == sheet.sheet_label}
+        if "key" not in sheet.header or not rows:
+            continue
+        position = sheet.header.index("key")
+        for number, cells in sheet.rows:
+            if (1 in rows or number in rows) and position < len(cells):
+                key = cells[position].strip()
+                if _KEY.match(key):
+                    failed.append((sheet.sheet, key))
+    return failed
 
 
 def skolemized(graph: Graph, graph_iri: URIRef) -> Graph:
@@ -244,23 +282,49 @@ def _bib_text(path: Path, data: bytes, encoding: str | None) -> str:
 
 
 def _duplicates_across(sources: Sequence[Source], base: str) -> list[Problem]:
+    """Keys that two files of the batch define. The later row is reported and left out,
+    as a row that broke the sheet rules is (the shapes would otherwise see one record with
+    the cells of both rows, and report the same fault again)."""
     first: dict[URIRef, Record] = {}
     problems = []
     for source in sources:
+        later: list[Record] = []
         for record in source.records:
             iri = record_iri(record, base)
+            if extends(record):
+                continue  # check_against_store checks that what it extends exists
             if iri in first:
                 other = first[iri]
                 problems.append(
                     record.problem(
-                        f"key {record.key!r} is also defined in {other.file} (row {other.row})",
+                        f"key {record.key!r} is also defined in {other.file} (row {other.row})"
+                        + _extends_hint(record),
                         column="key",
                         found=record.key,
                     )
                 )
+                later.append(record)
             else:
                 first[iri] = record
+        if later:
+            left_out = {id(record) for record in later}
+            source.records = [r for r in source.records if id(r) not in left_out]
+            source.mapped = map_records(source.records, base=base)
+            source.graph = source.mapped.graph
+            source.failed += [(record.sheet, record.key) for record in later]
     return problems
+
+
+def _extends_hint(record: Record) -> str:
+    if "extends" not in {c.name for c in record.sheet.columns}:
+        return ""
+    return "; write yes in column extends if this row adds to that record"
+
+
+def extends(record: Record) -> bool:
+    """Whether ``record``'s row says it adds to a record of its key that another source
+    file defines (the ``extends`` column)."""
+    return record.values.get("extends") is True
 
 
 def check_against_store(
@@ -268,16 +332,33 @@ def check_against_store(
 ) -> tuple[list[Problem], Graph]:
     """Check references and duplicate keys against the batch and the store.
 
+    A key that a graph outside this batch already uses is refused, naming both files,
+    unless the row says it ``extends`` that record; a row that extends needs a record to
+    extend. A reference to a row that broke the sheet rules (:attr:`Source.failed`) is not
+    reported again.
+
     Returns the problems and a *context* graph: the rdf:type of every IRI the batch links
-    to that is defined in the store, outside the graphs this batch replaces.
+    to that is defined in the store, outside the graphs this batch replaces; the class of
+    each failed row's record; and the stored triples of each record a row extends, so that
+    the shapes see the record whole.
     """
     replaced = {s.graph_iri for s in sources}
     defined: dict[URIRef, Record] = {}
+    extending: dict[URIRef, list[Record]] = {}
     base = str(ID)
     for source in sources:
         base = source.file.base
         for record in source.records:
-            defined[record_iri(record, base)] = record
+            iri = record_iri(record, base)
+            if extends(record):
+                extending.setdefault(iri, []).append(record)
+            else:
+                defined[iri] = record
+    failed = {
+        resource(sheet.kind, key, base=base): sheet
+        for source in sources
+        for sheet, key in source.failed
+    }
     batch_subjects: set[Node] = set()
     for source in sources:
         batch_subjects.update(source.graph.subjects(RDF.type, None))
@@ -289,23 +370,47 @@ def check_against_store(
     context = Graph()
     elsewhere: dict[URIRef, URIRef] = {}
     if store is not None:
-        for iri, cls, graph in _types_in_store(store, sorted(linked | set(defined)), replaced):
+        asked = sorted(linked | set(defined) | set(extending))
+        for iri, cls, graph in _types_in_store(store, asked, replaced):
             if iri in linked:
                 context.add((iri, RDF.type, cls))
-            if iri in defined:
+            if iri in defined or iri in extending:
                 elsewhere.setdefault(iri, graph)
     problems: list[Problem] = []
-    for iri, graph in elsewhere.items():
+    clashes = {iri: graph for iri, graph in elsewhere.items() if iri in defined}
+    files = _stored_files(store, clashes) if store is not None and clashes else {}
+    for iri, graph in clashes.items():
         record = defined[iri]
         problems.append(
             record.problem(
-                f"key {record.key!r} is already defined in graph "
-                f"<{graph}>; keys are unique across the store",
+                f"key {record.key!r} is already used by {files.get(iri, 'another file')} "
+                f"in graph <{graph}>; keys are unique across the store{_extends_hint(record)}",
                 column="key",
                 found=record.key,
             )
         )
-    known = set(defined) | set(context.subjects(RDF.type, None))
+    for iri, records in extending.items():
+        if iri in elsewhere or iri in defined:
+            continue
+        for record in records:
+            problems.append(
+                record.problem(
+                    f"nothing to extend: no {record.sheet.kind} with this key in other "
+                    "files or in the store",
+                    column="extends",
+                    found=record.raw.get("extends") or None,
+                    expected=f"no, or the key of a {record.sheet.kind} another file defines",
+                )
+            )
+    stored = sorted(iri for iri in extending if iri in elsewhere)
+    if store is not None and stored:
+        for start in range(0, len(stored), 500):
+            terms = {"iris": stored[start : start + 500], "outside": sorted(replaced)}
+            for row in _select(store, "ingest_record_triples", terms):
+                context.add((row["s"], row["p"], row["o"]))
+    for iri, sheet in failed.items():
+        context.add((iri, RDF.type, EMMIE[sheet.rdf_class]))
+    known = set(defined) | set(extending) | set(failed) | set(context.subjects(RDF.type, None))
     for source in sources:
         for record in source.records:
             for col in record.sheet.columns:
@@ -314,7 +419,11 @@ def check_against_store(
                 value = record.values[col.name]
                 target = SHEETS_BY_NAME[col.target]
                 for key in value if isinstance(value, tuple) else (value,):
-                    if resource(target.kind, str(key), base=base) not in known:
+                    iri = resource(target.kind, str(key), base=base)
+                    if iri not in known:
+                        # Reported here; typed for the shapes, so that their class check
+                        # does not report the same fault again.
+                        context.add((iri, RDF.type, EMMIE[target.rdf_class]))
                         problems.append(
                             record.problem(
                                 f"no {target.kind} with this key in these files or in the store",
@@ -324,6 +433,88 @@ def check_against_store(
                             )
                         )
     return problems, context
+
+
+def _stored_files(store: Store, records: Mapping[URIRef, URIRef]) -> dict[URIRef, str]:
+    """For each record IRI, the stored source file (and row) it came from in its graph."""
+    terms = {"iris": sorted(records), "graphs": sorted(set(records.values()))}
+    found: dict[URIRef, str] = {}
+    for row in _select(store, "ingest_record_files", terms):
+        iri = URIRef(str(row["s"]))
+        if records.get(iri) != URIRef(str(row["g"])):
+            continue
+        where = str(row["name"])
+        if row.get("n") is not None:
+            where += f" (row {row['n']})"
+        found[iri] = where
+    return found
+
+
+def duplicate_works(sources: Sequence[Source], store: Store | None) -> list[Problem]:
+    """Works that give a DOI another work gives, in the batch or in the store outside the
+    graphs the batch replaces: most often one work coded under two keys, which would then
+    be counted twice. Each is reported at the later work, naming both keys and the DOI.
+    (A warning: one work may report two studies; ``--strict`` makes it an error.)"""
+    first: dict[str, tuple[Source, URIRef]] = {}
+    problems: list[Problem] = []
+    for source in sources:
+        for work, doi in sorted(source.graph.subject_objects(EMMIE.doi)):
+            if not isinstance(work, URIRef):
+                continue
+            folded = str(doi).lower()
+            if folded not in first:
+                first[folded] = (source, work)
+                continue
+            other, other_work = first[folded]
+            where = _where(other, other_work)
+            problems.append(_doi_problem(source, work, str(doi), where))
+    if store is None or not first:
+        return problems
+    # Looked up as spelt, in lower and in upper case (a DOI is case-insensitive): an exact
+    # match uses the store's index, where comparing every stored DOI folded does not.
+    spellings: dict[str, str] = {}
+    for folded, (source, work) in first.items():
+        for doi in source.graph.objects(work, EMMIE.doi):
+            for spelling in (str(doi), folded, folded.upper()):
+                spellings[spelling] = folded
+    outside = sorted(s.graph_iri for s in sources)
+    ordered = sorted(spellings)
+    for start in range(0, len(ordered), 500):
+        terms: dict[str, Given] = {
+            "dois": [Literal(doi) for doi in ordered[start : start + 500]],
+            "outside": outside,
+        }
+        for row in _select(store, "ingest_works_with_doi", terms):
+            source, work = first[spellings[str(row["doi"])]]
+            if row["work"] == work:
+                continue
+            key = row.get("key")
+            name = f"study {str(key)!r}" if key is not None else f"<{row['work']}>"
+            where = f"{name} in graph <{row['g']}>"
+            problems.append(_doi_problem(source, work, str(row["doi"]), where))
+    return problems
+
+
+def _where(source: Source, work: URIRef) -> str:
+    origin = source.mapped.origins.get(work) if source.mapped is not None else None
+    if origin is None:
+        return f"<{work}> in {source.path}"
+    return f"study {origin.raw.get('key')!r} ({origin.file}, row {origin.row})"
+
+
+def _doi_problem(source: Source, work: URIRef, doi: str, other: str) -> Problem:
+    origin = source.mapped.origins.get(work) if source.mapped is not None else None
+    text = f"DOI {doi} is also the DOI of {other}: one work coded under two keys counts twice"
+    if origin is None:
+        return Problem(str(source.path), f"<{work}>: {text}", found=doi)
+    return Problem(
+        origin.file,
+        f"study {origin.raw.get('key')!r}: {text}",
+        sheet=origin.sheet_label,
+        row=origin.row,
+        column="doi",
+        found=origin.raw.get("doi") or doi,
+    )
 
 
 def _select(
@@ -378,8 +569,11 @@ def validate_sources(
     if not len(data):
         return [], []
     # The class of what the records validated link to (from the batch or the store): all
-    # the shapes need of other records.
+    # the shapes need of other records; and the stored part of a record a row extends.
     extra = _link_types(data, (context, *(source.graph for source in sources)))
+    for subject in set(data.subjects(unique=True)):
+        for triple in context.triples((subject, None, None)):
+            extra.add(triple)
     # Not focus_nodes=: pySHACL 0.40 then also limits the nodes that nested shapes (sh:not)
     # check, and reports values as violations (WW-FIND-009 on every direction).
     return locate(validate(data, context=extra), sources)
@@ -458,8 +652,17 @@ def prepare(
     base: str = str(ID),
     extra: Sequence[Source] = (),
     incremental: bool = False,
+    strict: bool = False,
 ) -> tuple[list[Source], list[Problem]]:
-    """Read, map, check and validate; return the sources and SHACL warnings.
+    """Read, map, check and validate; return the sources and the warnings (SHACL warnings,
+    and works that give the same DOI: :func:`duplicate_works`).
+
+    Every fault is found in one pass: the rows that break the sheet rules are left out and
+    the rest go on to the reference checks and the shapes, so that a sheet's problems are
+    all reported at once, ordered by file, sheet, row and column. (A row left out is not
+    validated, and what refers to it is not reported as referring to nothing: one fault,
+    one problem: docs/decisions/0017-every-fault-in-one-pass.md.) With ``strict``, warnings
+    are problems too.
 
     ``extra`` are sources already built by another reader (e.g. the local-authority
     statistics, :mod:`whatworks.ingest.la_statistics`): checked, validated and returned
@@ -470,43 +673,73 @@ def prepare(
     concern those records only. Without it every record is validated.
 
     :raises InputError: unreadable files, rows breaking the sheet rules, unknown references
-        or duplicate keys.
-    :raises ValidationFailed: SHACL violations.
+        or duplicate keys (with the SHACL violations of the rest, if any).
+    :raises ValidationFailed: SHACL violations, and nothing else wrong.
     """
     # What is read is kept to the end: the cyclic collector is kept off it (off while it
     # grows, then frozen); ingest() unfreezes. Why: docs/decisions/0010-gc-freeze.md.
     collecting = gc.isenabled()
     gc.disable()
+    problems: list[Problem] = []
     try:
         sources = read_sources(
-            paths, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
+            paths,
+            encoding=encoding,
+            kind=kind,
+            graph=graph,
+            progress=progress,
+            base=base,
+            collect=problems,
         )
     finally:
         gc.freeze()
         if collecting:
             gc.enable()
     try:
-        return _check(sources, extra, store, incremental)
+        return _check(sources, extra, store, incremental, problems, strict)
     finally:
         if not incremental:
             gc.unfreeze()
 
 
 def _check(
-    sources: list[Source], extra: Sequence[Source], store: Store | None, incremental: bool
+    sources: list[Source],
+    extra: Sequence[Source],
+    store: Store | None,
+    incremental: bool,
+    problems: list[Problem],
+    strict: bool,
 ) -> tuple[list[Source], list[Problem]]:
     sources += extra
-    problems, context = check_against_store(sources, store)
-    if problems:
-        raise InputError(problems)
-    if incremental and store is not None:
+    found, context = check_against_store(sources, store)
+    problems += found
+    # A row that extends nothing is not validated: what it lacks is the record it meant
+    # to extend, reported already.
+    left_out = {(p.file, p.sheet, p.row) for p in found if p.column == "extends"}
+    doubles = duplicate_works(sources, store)
+    if incremental and store is not None and not problems:
+        # (With problems already found nothing is written: validate everything that read.)
         canon = Canonical()
         for source in sources:
             source.change = graph_change(store, source.graph_iri, source.graph, canon)
     violations, warnings = validate_sources(sources, context)
-    if violations:
-        raise ValidationFailed(violations)
+    problems += [v for v in violations if (v.file, v.sheet, v.row) not in left_out]
+    warnings = sorted([*doubles, *warnings], key=_order)
+    if strict:
+        problems += warnings
+        warnings = []
+    if problems:
+        problems.sort(key=_order)
+        if all(p.shape_id for p in problems):
+            raise ValidationFailed(problems)
+        raise InputError(problems)
     return sources, warnings
+
+
+def _order(problem: Problem) -> tuple[bool, str, str, int, str, str]:
+    """Problems in reading order: file, sheet, row, column (unlocated ones last)."""
+    row = -1 if problem.row is None else problem.row
+    return (not problem.file, problem.file, problem.sheet, row, problem.column, problem.message)
 
 
 def _unfreezing_after(function: Callable[P, R]) -> Callable[P, R]:
@@ -534,10 +767,12 @@ def ingest(
     progress: bool = False,
     base: str = str(ID),
     extra: Sequence[Source] = (),
+    strict: bool = False,
 ) -> IngestReport:
     """Ingest files into ``store``: each becomes one named graph with provenance beside it.
 
-    ``extra`` sources (see :func:`prepare`) are written in the same transaction.
+    ``extra`` sources (see :func:`prepare`) are written in the same transaction. With
+    ``strict``, warnings refuse the ingest too.
 
     Nothing is written unless every file reads, maps and validates. Only what changed is
     validated and written: the records of a file that differ from what the store holds
@@ -565,6 +800,7 @@ def ingest(
         base=base,
         extra=extra,
         incremental=True,
+        strict=strict,
     )
     ended = datetime.now(UTC)
     built = {id(s) for s in extra}

@@ -2,7 +2,9 @@
 
 A record is one row of one sheet with each filled cell parsed to a Python value of its
 column's kind. Whether the values make sense together (an interval around its estimate, a
-DOI's syntax, a plausible year) is for the SHACL shapes, which see the RDF built from it.
+DOI's syntax, a plausible year) is for the SHACL shapes, which see the RDF built from it;
+except an inverted interval (``ci_lower`` above ``ci_upper``), caught here so that it is
+reported once, as what it is, naming both columns.
 """
 
 from __future__ import annotations
@@ -85,17 +87,19 @@ def parse_sheet(raw: RawSheet, *, progress: bool = False) -> tuple[list[Record],
         values: dict[str, Value | tuple[Value, ...]] = {}
         row_raw: dict[str, str] = {}
         row_problems: list[Problem] = []
+        extending = _extends(cells, positions)
         for col in sheet.columns:
             pos = positions.get(col.name)
             text = cells[pos].strip() if pos is not None and pos < len(cells) else ""
             row_raw[col.name] = text
             if not text:
-                if col.required:
+                if col.required and not (extending and col.name != "key"):
                     row_problems.append(_problem(raw, number, col, text, "a value is required"))
                 continue
             parsed = _parse_cell(raw, number, col, text, row_problems)
             if parsed is not None:
                 values[col.name] = parsed
+        row_problems.extend(_inverted_interval(raw, number, values))
         key = values.get("key")
         if isinstance(key, str):
             if key in first_row_of_key:
@@ -116,6 +120,37 @@ def parse_sheet(raw: RawSheet, *, progress: bool = False) -> tuple[list[Record],
         else:
             records.append(Record(raw.file, sheet, raw.sheet_label, number, values, row_raw))
     return records, problems
+
+
+def _extends(cells: tuple[str, ...], positions: dict[str, int]) -> bool:
+    """Whether the row says it adds to a record that another source file defines (then it
+    needs only its key; the pipeline checks that there is such a record)."""
+    pos = positions.get("extends")
+    if pos is None or pos >= len(cells):
+        return False
+    return cells[pos].strip().lower() in ("yes", "true", "y", "1")
+
+
+def _inverted_interval(
+    raw: RawSheet, row: int, values: dict[str, Value | tuple[Value, ...]]
+) -> list[Problem]:
+    """An interval whose lower limit is above its upper one, as one fault naming both
+    columns. (The shapes would report it as the estimate exceeding one limit or the other,
+    naming one column, or not at all without an estimate.)"""
+    lower, upper = values.get("ci_lower"), values.get("ci_upper")
+    if not isinstance(lower, Decimal) or not isinstance(upper, Decimal) or lower <= upper:
+        return []
+    return [
+        Problem(
+            raw.file,
+            "inverted interval: ci_lower is above ci_upper (are the limits swapped?)",
+            sheet=raw.sheet_label,
+            row=row,
+            column="ci_lower",
+            found=f"ci_lower {lower}, ci_upper {upper}",
+            expected="ci_lower at most ci_upper",
+        )
+    ]
 
 
 def _check_header(raw: RawSheet) -> list[Problem]:

@@ -16,9 +16,17 @@ workbook with these sheets, drop-down lists for coded columns, and this text.
 
 Every record gets an IRI from its key: `https://w3id.org/whatworks/id/{kind}/{key}`. Keep
 keys stable: loading the same sheet again replaces its graph and gives the same IRIs.
+A key that another file (in the same call or already in the store) uses is refused, naming
+both files; an interventions row that means to add to another file's intervention says so
+in its `extends` column. A DOI that another work already gives is reported naming both
+studies' keys (a warning: most often one work coded twice, which would count twice;
+`--strict` refuses it).
 Errors name the file, sheet, row (the header is row 1) and column, with what was found and
-what was expected; nothing is written until every row of every file is right. Leave a cell
-empty when the fact is unknown: whatworks never fills in a value.
+what was expected; nothing is written until every row of every file is right. One run
+reports every fault: the rows that break these rules, references to keys that exist
+nowhere, and what the SHACL shapes find in the other rows, in order of file, sheet, row and
+column (a text report shows the first 200). Leave a cell empty when the fact is unknown:
+whatworks never fills in a value.
 """
 
 

@@ -72,6 +72,32 @@ def test_every_study_of_the_shared_file_is_there(loaded_store: Path) -> None:
     assert len(found) == 35, "32 studies of the field and 3 more from the seed"
 
 
+def test_each_intervention_description_names_studies_that_evaluate_it(
+    loaded_store: Path,
+) -> None:
+    """data/README.md: a description says only what the studies of the intervention (and
+    the seed) say, and its note names those studies."""
+    rows = select(
+        loaded_store,
+        "SELECT ?key ?note ?description WHERE { ?i a emmie:Intervention ; emmie:key ?key ;"
+        " emmie:note ?note ; dcterms:description ?description }",
+    )
+    evaluates = select(
+        loaded_store,
+        "SELECT ?study ?intervention WHERE { ?s emmie:evaluates ?i ; emmie:key ?study ."
+        " ?i emmie:key ?intervention }",
+    )
+    evaluated_by: dict[str, set[str]] = {}
+    for row in evaluates:
+        evaluated_by.setdefault(row["intervention"], set()).add(row["study"])
+    assert len(rows) == 21, "every bundled intervention has a description and a note"
+    for row in rows:
+        _, marker, named = row["note"].partition("Description cut to what studies.csv says of ")
+        assert marker, f"{row['key']}: the note does not say where the description comes from"
+        keys = {k.strip(" .") for k in named.split(", and the seed summary")[0].split(";")}
+        assert keys and keys <= evaluated_by.get(row["key"], set()), (row["key"], keys)
+
+
 def test_proxies_are_flagged(loaded_store: Path) -> None:
     rows = select(
         loaded_store,

@@ -222,7 +222,10 @@ def test_a_bad_change_is_still_refused(loaded: tuple[EmbeddedStore, Path]) -> No
 
     def break_interval(rows: list[Row]) -> list[Row]:
         row = next(r for r in rows if r["ci_lower"] and r["estimate"])
+        # Above the estimate, not above the upper limit (that would be an inverted
+        # interval, refused by the sheet rules before the shapes run).
         row["ci_lower"] = str(float(row["estimate"]) + 1)
+        row["ci_upper"] = str(float(row["estimate"]) + 2)
         return rows
 
     with pytest.raises(ValidationFailed) as failure:

@@ -190,7 +190,7 @@ def test_number_that_is_not_a_number(cli: CLI, loaded: Path, store_dir: Path) ->
     assert "2 problem(s)" in out, "every error is reported at once"
 
 
-def test_interval_upper_below_lower_is_a_shacl_violation_at_the_cell(
+def test_inverted_interval_is_one_problem_naming_both_columns(
     cli: CLI, loaded: Path, store_dir: Path
 ) -> None:
     path = write_sheet(
@@ -201,8 +201,29 @@ def test_interval_upper_below_lower_is_a_shacl_violation_at_the_cell(
             synthetic_finding("f2", "s1", estimate="1.1", ci_lower="1.5", ci_upper="0.9"),
         ],
     )
-    out = assert_refused(cli, store_dir, [path], "syn.findings.csv", "row 3", "WW-", code=1)
-    assert "column ci_" in out or "column estimate" in out, out
+    out = assert_refused(
+        cli,
+        store_dir,
+        [path],
+        "syn.findings.csv",
+        "row 3, column ci_lower",
+        "inverted interval",
+        "ci_lower 1.5, ci_upper 0.9",
+        code=1,
+    )
+    assert "1 problem(s)" in out, "one fault, one problem (not the estimate outside each limit)"
+    assert "WW-EST-010" not in out and "WW-EST-011" not in out, out
+
+
+def test_estimate_outside_its_interval_is_a_shacl_violation_at_the_cell(
+    cli: CLI, loaded: Path, store_dir: Path
+) -> None:
+    path = write_sheet(
+        loaded,
+        "syn.findings",
+        [synthetic_finding("f2", "s1", estimate="0.5", ci_lower="0.6", ci_upper="0.9")],
+    )
+    assert_refused(cli, store_dir, [path], "row 2, column ci_lower", "WW-EST-010", code=1)
 
 
 def test_quality_seven(cli: CLI, loaded: Path, store_dir: Path) -> None:
@@ -226,7 +247,12 @@ def test_duplicate_study_keys(cli: CLI, loaded: Path, store_dir: Path) -> None:
 def test_key_defined_in_another_graph(cli: CLI, loaded: Path, store_dir: Path) -> None:
     path = write_sheet(loaded, "other.studies", [synthetic_study("s1")])
     assert_refused(
-        cli, store_dir, [path], "other.studies.csv", "already defined in graph", "syn.studies"
+        cli,
+        store_dir,
+        [path],
+        "other.studies.csv, sheet studies, row 2, column key",
+        "already used by syn.studies.csv (row 2) in graph",
+        "syn.studies>",
     )
 
 
@@ -354,7 +380,7 @@ def test_validate_files_without_storing(cli: CLI, sheets: Path, store_dir: Path)
     assert result.exit_code == 0, result.output
     assert "conforms" in result.output
     assert not store_dir.exists()
-    bad = write_sheet(sheets, "syn.findings", [synthetic_finding("f1", "s1", ci_upper="0.1")])
+    bad = write_sheet(sheets, "syn.findings", [synthetic_finding("f1", "s1", ci_upper="0.7")])
     result = cli(
         "validate", "--id-base", SYNTHETIC_BASE, "--format", "json", *map(str, csvs(sheets))
     )

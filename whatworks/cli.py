@@ -32,7 +32,7 @@ from whatworks.core.config import (
     open_configured_store,
     store_target,
 )
-from whatworks.core.errors import InputError, Problem, ValidationFailed, WhatworksError
+from whatworks.core.errors import InputError, Problem, ValidationFailed, WhatworksError, shown
 from whatworks.core.store import EXPORT_FORMATS, Store, union_graph
 
 if TYPE_CHECKING:
@@ -47,8 +47,8 @@ def _fail(error: WhatworksError) -> NoReturn:
     problems: Sequence[Problem] = getattr(error, "problems", ())
     if problems:
         click.echo(f"error: {len(problems)} problem(s); nothing was written:", err=True)
-        for problem in problems:
-            click.echo(f"  {problem}", err=True)
+        for line in shown(problems):
+            click.echo(f"  {line}", err=True)
     else:
         click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
@@ -170,6 +170,12 @@ def load(obj: Context, quiet: bool) -> None:
     default=None,
     help="Show progress bars for long sheets (default: when on a terminal).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse on warnings too: a DOI that another work gives (the same work coded "
+    "under two keys), SHACL warnings.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @store_option
 @click.pass_obj
@@ -181,12 +187,17 @@ def ingest(
     graph: str | None,
     id_base: str | None,
     progress: bool | None,
+    strict: bool,
     quiet: bool,
 ) -> None:
     """Ingest coding sheets (CSV, XLSX), bibliographies (RIS, BibTeX) or RDF files.
 
     Each file becomes one named graph, replacing the graph of the same name; all files of
     one call are validated together and written in one transaction, or not at all.
+
+    Every fault is reported in one run: rows that break the coding-sheet rules, references
+    to nothing and keys another file uses, and SHACL violations of the rows that keep the
+    rules, ordered by file, sheet, row and column (the first 200, then how many more).
 
     A file with no records (such as the blank sheet of `whatworks template`) is left out
     with a warning, and the store keeps its graph of that name as it was. When no file has
@@ -201,6 +212,7 @@ def ingest(
         quiet=quiet,
         base=id_base,
         progress=progress,
+        strict=strict,
     )
 
 
@@ -215,6 +227,7 @@ def _run_ingest(
     base: str | None = None,
     progress: bool | None = None,
     extra: Sequence[Source] = (),
+    strict: bool = False,
 ) -> None:
     from whatworks.core.namespaces import ID
     from whatworks.ingest.pipeline import ingest as run
@@ -231,6 +244,7 @@ def _run_ingest(
                 progress=sys.stderr.isatty() if progress is None else progress,
                 base=base or str(ID),
                 extra=extra,
+                strict=strict,
             )
         finally:
             store.close()
@@ -281,6 +295,12 @@ def _run_ingest(
     "for HermiT; their shapes check them) and the provenance graphs (HermiT refuses their "
     "timestamps) are left out.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse on warnings too: a DOI that another work gives (the same work coded "
+    "under two keys), SHACL warnings.",
+)
 @store_option
 @click.pass_obj
 def validate(
@@ -293,9 +313,12 @@ def validate(
     id_base: str | None,
     batch_triples: int,
     reason: bool,
+    strict: bool,
 ) -> None:
     """Validate files (without storing them), or the whole store when no file is given.
 
+    Files are checked as ingest checks them, every fault in one run. The text report shows
+    the first 200 problems in reading order, then how many more; json and junit list all.
     Exit 0 when everything conforms, 1 on violations, 2 on usage or I/O errors.
     """
     from whatworks.core.namespaces import ID
@@ -323,6 +346,7 @@ def validate(
                     encoding=encoding,
                     kind=kind,
                     base=id_base or str(ID),
+                    strict=strict,
                 )
             except (InputError, ValidationFailed) as exc:
                 if exc.exit_code == 2:
@@ -335,6 +359,8 @@ def validate(
             store = obj.open(read_only=True)
             try:
                 problems, warnings = validate_store(store, batch_triples=batch_triples)
+                if strict:
+                    problems, warnings = [*problems, *warnings], []
                 target = f"store {store.location}"
             finally:
                 store.close()
@@ -433,7 +459,8 @@ def _render_report(target: str, problems: list[Problem], warnings: list[Problem]
             f'<testsuite name="whatworks validate" tests="{max(1, len(problems))}" '
             f'failures="{len(problems)}">\n{cases}</testsuite>\n'
         )
-    lines = [f"violation: {p}" for p in problems] + [f"warning: {w}" for w in warnings]
+    lines = [f"violation: {line}" for line in shown(problems)]
+    lines += [f"warning: {line}" for line in shown(warnings)]
     verdict = "conforms" if not problems else f"{len(problems)} violation(s)"
     lines.append(f"{target}: {verdict}" + (f", {len(warnings)} warning(s)" if warnings else ""))
     return "\n".join(lines) + "\n"

@@ -63,11 +63,31 @@ class Problem:
         }
 
 
+#: How many problems a text report shows, in reading order (file, sheet, row, column),
+#: before it says how many more there are. A sheet with a systematic fault (a column
+#: shifted by one) gives one problem a row; the first screens show what to fix.
+SHOWN_PROBLEMS = 200
+
+
+def shown(problems: Sequence[Problem], limit: int = SHOWN_PROBLEMS) -> list[str]:
+    """The lines of a text report of ``problems``: the first ``limit``, then a line saying
+    how many more there are.
+
+    >>> shown([Problem("a.csv", "bad", row=2), Problem("a.csv", "bad", row=3)], limit=1)
+    ['a.csv, row 2: bad', '... and 1 more problem (not shown)']
+    """
+    lines = [str(p) for p in problems[:limit]]
+    more = len(problems) - limit
+    if more > 0:
+        lines.append(f"... and {more} more problem{'s' if more > 1 else ''} (not shown)")
+    return lines
+
+
 class InputError(WhatworksError):
     """An input could not be read or mapped. Carries every problem found, not just the first.
 
-    The exit code is 1 when every problem sits in a row (the data broke the coding-sheet
-    rules, like a SHACL violation) and 2 when a file as a whole could not be read.
+    The exit code is 1 when every problem sits in a row or is a SHACL result (the data
+    broke the rules) and 2 when a file as a whole could not be read.
     """
 
     def __init__(self, problems: Sequence[Problem]):
@@ -78,7 +98,7 @@ class InputError(WhatworksError):
 
     @property
     def exit_code(self) -> int:  # type: ignore[override]
-        return 1 if all(p.row is not None for p in self.problems) else 2
+        return 1 if all(p.row is not None or p.shape_id for p in self.problems) else 2
 
 
 class ValidationFailed(WhatworksError):
