@@ -65,6 +65,9 @@ class Column:
     target: str = ""
     #: Whether several values may be given, separated by ";".
     multiple: bool = False
+    #: Whether the header must name the column even though some rows may leave it empty
+    #: (the shapes then say which rows need a value: e.g. a finding's care outcome).
+    in_header: bool = False
 
     def allowed(self) -> tuple[str, ...]:
         """The allowed values of a CONCEPT or CHOICE column, in a stable order."""
@@ -111,6 +114,11 @@ class Sheet:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def header_required(self) -> tuple[str, ...]:
+        """The columns the header must name: the required ones and those ``in_header``."""
+        return tuple(c.name for c in self.columns if c.required or c.in_header)
 
 
 def _key(what: str, example: str) -> Column:
@@ -159,7 +167,9 @@ def _intervention_type() -> Column:
     )
 
 
-def _outcome(required: bool = False, description: str = "") -> Column:
+def _outcome(
+    required: bool = False, description: str = "", *, in_header: bool = False
+) -> Column:
     return Column(
         "outcome",
         Kind.CONCEPT,
@@ -167,6 +177,7 @@ def _outcome(required: bool = False, description: str = "") -> Column:
         or "The care outcome: entry to care, re-entry after return home, or reunification.",
         "entry",
         required=required,
+        in_header=in_header,
         prop="outcome",
         scheme="outcome",
     )
@@ -496,7 +507,8 @@ SHEETS: tuple[Sheet, ...] = (
                 description="The care outcome: entry to care, re-entry after return home, or "
                 "reunification. Required, except for a finding on a `secondary_outcome`, which "
                 "leaves it empty (what-works answers, pooling and the gap map count care "
-                "outcomes only)."
+                "outcomes only).",
+                in_header=True,
             ),
             Column(
                 "measure",

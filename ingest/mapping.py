@@ -91,6 +91,8 @@ class Mapped:
                 return col
         if path in (RDF.type,):
             return None
+        if path == EMMIE.approximateNumber and origin.sheet.name == "findings":
+            return origin.sheet.column("approximate")  # mapped by _special
         # A link to a sub-node (e.g. emmie:effectEstimate) comes from the sub-node's columns.
         for suffix, (_, link) in SUB_NODES.items():
             if link == path:
