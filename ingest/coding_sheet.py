@@ -167,9 +167,7 @@ def _intervention_type() -> Column:
     )
 
 
-def _outcome(
-    required: bool = False, description: str = "", *, in_header: bool = False
-) -> Column:
+def _outcome(required: bool = False, description: str = "", *, in_header: bool = False) -> Column:
     return Column(
         "outcome",
         Kind.CONCEPT,
@@ -411,8 +409,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column(
                 "participants",
                 Kind.INTEGER,
-                "Number of participants (for a review: across its included studies), as "
-                "reported.",
+                "Number of participants (for a review: across its included studies), as reported.",
                 "31369",
                 prop="participantCount",
             ),
@@ -659,8 +656,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column(
                 "comparison_events",
                 Kind.INTEGER,
-                "Number in the comparison group with the outcome event; at most "
-                "`comparison_n`.",
+                "Number in the comparison group with the outcome event; at most `comparison_n`.",
                 "58",
                 prop="comparisonEvents",
             ),

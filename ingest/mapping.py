@@ -186,8 +186,8 @@ def _special(mapped: Mapped, record: Record, subject: URIRef, nodes: dict[str, U
         if "outcome_role" not in values and "secondary_outcome" not in values:
             # A care outcome's role follows from the proxy flag; a secondary outcome's role
             # (intermediate or not) is the coder's to say (the shapes ask for it).
-            role = "proxy" if values.get("proxy") is True else "care"
-            graph.add((subject, EMMIE.outcomeRole, concept("outcome-role", role)))
+            derived_role = "proxy" if values.get("proxy") is True else "care"
+            graph.add((subject, EMMIE.outcomeRole, concept("outcome-role", derived_role)))
         approximate = values.get("approximate")
         for column in approximate if isinstance(approximate, tuple) else ():
             prop = record.sheet.column(str(column)).prop

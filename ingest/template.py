@@ -45,12 +45,16 @@ def render_reference() -> str:
         )
         for col in sheet.columns:
             out.append(
-                f"| `{col.name}` | {'yes' if col.required else 'column' if col.in_header else ''} | "
-                f"{col.type_text()} | "
+                f"| `{col.name}` | {_required(col)} | {col.type_text()} | "
                 f"{_md(col.description)} | {_allowed(col)} | {_md(col.example)} | "
                 f"{_becomes(col)} |\n"
             )
     return "".join(out)
+
+
+def _required(col: Column) -> str:
+    """`yes`, or `column` when the header must name it but some rows may leave it empty."""
+    return "yes" if col.required else "column" if col.in_header else ""
 
 
 def _md(text: str) -> str:

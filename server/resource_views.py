@@ -283,8 +283,10 @@ def page_model(graph: Graph, node: URIRef) -> dict[str, Any]:
         cited_by = dict(
             sorted(
                 cited_by.items(),
-                key=lambda item: place if item[0] == MECHANISM_EVIDENCE else (
-                    order.index(item[0]) if item[0] in order else len(order)
+                key=lambda item: (
+                    place
+                    if item[0] == MECHANISM_EVIDENCE
+                    else (order.index(item[0]) if item[0] in order else len(order))
                 ),
             )
         )

@@ -45,8 +45,10 @@ SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
   ?s a ?class . FILTER(STRSTARTS(STR(?class), "https://w3id.org/whatworks/emmie#"))
 } GROUP BY ?class ORDER BY ?class
 """
-WHAT_WORKS = ("intervention", "direction_summary", "n_studies", "n_findings", "n_favourable",
-              "n_unfavourable", "n_no_effect", "n_unclear", "pooled_estimate", "pooled_k")  # fmt: skip
+WHAT_WORKS = (
+    "intervention", "direction_summary", "n_studies", "n_findings", "n_favourable",
+    "n_unfavourable", "n_no_effect", "n_unclear", "pooled_estimate", "pooled_k",
+)  # fmt: skip
 
 
 def figures(exe: str, store: Path) -> dict[str, Any]:

@@ -288,10 +288,11 @@ def test_alignments_are_those_of_the_spec(ontology: Graph) -> None:
     }
     broad = ontology.value(statistic["percentage_point_difference"], SKOS.broadMatch)
     assert broad == URIRef(OBO + "STATO_0000424")
-    # reviews, arms and standard properties (docs/decisions/0016-standard-properties-materialised.md)
+    # reviews, arms and standard properties (docs/decisions/0016-...)
     design = SCHEMES["study-design"]
-    assert (design["meta_analysis"], SKOS.closeMatch, URIRef(OBO + "STATO_0000155")) in ontology
-    assert (design["systematic_review"], SKOS.closeMatch, URIRef(FABIO + "SystematicReview")) in ontology
+    meta, review = design["meta_analysis"], design["systematic_review"]
+    assert (meta, SKOS.closeMatch, URIRef(OBO + "STATO_0000155")) in ontology
+    assert (review, SKOS.closeMatch, URIRef(FABIO + "SystematicReview")) in ontology
     comparator = URIRef("http://data.cochrane.org/ontologies/pico/comparatorGroup")
     assert (EMMIE.comparisonN, SKOS.closeMatch, comparator) in ontology
     bibo_doi = URIRef("http://purl.org/ontology/bibo/doi")

@@ -64,9 +64,7 @@ def test_a_sheet_with_every_new_column_validates_and_ingests(cli: CLI, fixture_c
     assert "ingested 5 file(s)" in out
 
 
-def test_a_moderator_has_the_population_and_context_of_a_finding(
-    cli: CLI, ingested: Path
-) -> None:
+def test_a_moderator_has_the_population_and_context_of_a_finding(cli: CLI, ingested: Path) -> None:
     # The same predicates a finding's population and context use, so the need/age/setting
     # filters can read moderators as they read findings.
     found = sparql(
@@ -75,7 +73,8 @@ def test_a_moderator_has_the_population_and_context_of_a_finding(
         + iri("moderator", "d1")
         + "> emmie:population ?p ; emmie:context ?c ; emmie:moderatorEffect ?effect ; "
         "emmie:moderatesFinding ?finding . ?p emmie:need ?need ; emmie:ageBand ?band ; "
-        "emmie:minAge ?lo ; emmie:maxAge ?hi . ?c emmie:setting ?setting ; emmie:country ?country }",
+        "emmie:minAge ?lo ; emmie:maxAge ?hi . "
+        "?c emmie:setting ?setting ; emmie:country ?country }",
     )
     assert found == [
         {
@@ -190,7 +189,8 @@ def test_arms_units_approximate_numbers_reviews_variants_and_standard_properties
     review = sparql(
         cli,
         "SELECT ?design ?k ?n ?included WHERE { <" + iri("study", "r1") + "> emmie:design ?design ;"
-        " emmie:includedStudyCount ?k ; emmie:participantCount ?n ; emmie:includesStudy ?included }",
+        " emmie:includedStudyCount ?k ; emmie:participantCount ?n ;"
+        " emmie:includesStudy ?included }",
     )
     assert review == [
         {
@@ -200,7 +200,9 @@ def test_arms_units_approximate_numbers_reviews_variants_and_standard_properties
             "included": iri("study", "s1"),
         }
     ]
-    variant = sparql(cli, "SELECT ?of WHERE { <" + iri("intervention", "i2") + "> emmie:variantOf ?of }")
+    variant = sparql(
+        cli, "SELECT ?of WHERE { <" + iri("intervention", "i2") + "> emmie:variantOf ?of }"
+    )
     assert variant == [{"of": iri("intervention", "i1")}]
     dois = sparql(
         cli,
@@ -317,7 +319,9 @@ def test_references_of_the_new_columns_are_named_by_cell(
 ) -> None:
     assert ingest(cli, *sorted(fixture_copy.glob("*.csv")))[0] == 0
     folder = fixture_copy
-    write_sheet(folder, "bad.interventions", [{"key": "bi", "label": "Syn", "variant_of": "nowhere"}])
+    write_sheet(
+        folder, "bad.interventions", [{"key": "bi", "label": "Syn", "variant_of": "nowhere"}]
+    )
     write_sheet(
         folder,
         "bad.studies",
