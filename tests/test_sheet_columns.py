@@ -90,6 +90,18 @@ def test_a_moderator_has_the_population_and_context_of_a_finding(cli: CLI, inges
     ]
 
 
+def test_moderators_of_intervention_gives_the_subgroup_codes(cli: CLI, ingested: Path) -> None:
+    [row] = rows(cli, "moderators_of_intervention")
+    assert {k: row[k] for k in ("needs", "age_band", "min_age", "max_age", "settings")} == {
+        "needs": CONCEPT + "need/neglect",
+        "age_band": CONCEPT + "age-band/adolescence",
+        "min_age": "11",
+        "max_age": "17",
+        "settings": CONCEPT + "setting/home",
+    }
+    assert (row["country"], row["moderated_finding"]) == ("England", iri("finding", "f1"))
+
+
 def test_what_works_counts_care_outcomes_only(cli: CLI, ingested: Path) -> None:
     [row] = rows(cli, "what_works_for_whom", "outcome=entry")
     # f1, f2 and the review's fr are on entry; f3 (intermediate) and f4 (secondary) are not.
