@@ -255,7 +255,12 @@ def page_model(graph: Graph, node: URIRef) -> dict[str, Any]:
             if s != node
             and any(
                 (s, p, node) in graph
-                for p in (EMMIE_NS.fromStudy, EMMIE_NS.aboutIntervention, EMMIE_NS.evaluates)
+                for p in (
+                    EMMIE_NS.fromStudy,
+                    EMMIE_NS.aboutIntervention,
+                    EMMIE_NS.evaluates,
+                    EMMIE_NS.evidencesMechanism,
+                )
             )
             or (s, EMMIE_NS.reportedIn, node) in graph
             or (node, EMMIE_NS.reportedIn, s) in graph

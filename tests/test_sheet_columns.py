@@ -241,6 +241,10 @@ def test_the_intervention_page_shows_mechanism_evidence_and_the_family(
         of_variant = page_model(
             construct(internal("describe").text, {"iri": variant}, what="t"), variant
         )
+        mechanism = URIRef(iri("mechanism", "m1"))
+        of_mechanism = page_model(
+            construct(internal("describe").text, {"iri": mechanism}, what="t"), mechanism
+        )
     sections = model["sections"]
     assert [c.iri for c in sections[MECHANISM_EVIDENCE]] == [iri("finding", "f3")]
     assert iri("finding", "f3") not in [c.iri for c in sections["Findings"]]
@@ -248,6 +252,7 @@ def test_the_intervention_page_shows_mechanism_evidence_and_the_family(
     headings = list(sections)
     assert headings.index("Mechanisms") < headings.index(MECHANISM_EVIDENCE)
     assert [c.iri for c in of_variant["sections"][FAMILY]] == [iri("intervention", "i1")]
+    assert [c.iri for c in of_mechanism["sections"][MECHANISM_EVIDENCE]] == [iri("finding", "f3")]
 
 
 # --- a fault in each new column, named by file, row and column --------------------------
@@ -298,7 +303,7 @@ def test_faults_in_the_new_columns_are_named_by_cell(
             {"key": "bm3", "study": "s1", "label": "x", "effect": "weaker", "needs": "poverty"},
             {"key": "bm4", "study": "s1", "label": "x", "effect": "weaker", "settings": "moon"},
             {"key": "bm5", "study": "s1", "label": "x", "effect": "weaker", "min_age": "ten"},
-            {"key": "bm6", "study": "s1", "label": "x", "effect": "weaker", "finding": "nope"},
+            {"key": "bm6", "study": "s1", "label": "x", "effect": "weaker", "max_age": "old"},
         ],
     )
     out = assert_refused(
@@ -321,6 +326,7 @@ def test_faults_in_the_new_columns_are_named_by_cell(
         "bad.moderators.csv, sheet moderators, row 4, column needs",
         "bad.moderators.csv, sheet moderators, row 5, column settings",
         "bad.moderators.csv, sheet moderators, row 6, column min_age",
+        "bad.moderators.csv, sheet moderators, row 7, column max_age",
     )
     assert "'per_100'" in out and "rate_per_1000_per_year" in out
     assert "none_in_subgroup" in out and "reversed" in out
