@@ -65,6 +65,9 @@ class Column:
     target: str = ""
     #: Whether several values may be given, separated by ";".
     multiple: bool = False
+    #: Whether the header must name the column even though some rows may leave it empty
+    #: (the shapes then say which rows need a value: e.g. a finding's care outcome).
+    in_header: bool = False
 
     def allowed(self) -> tuple[str, ...]:
         """The allowed values of a CONCEPT or CHOICE column, in a stable order."""
@@ -111,6 +114,11 @@ class Sheet:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def header_required(self) -> tuple[str, ...]:
+        """The columns the header must name: the required ones and those ``in_header``."""
+        return tuple(c.name for c in self.columns if c.required or c.in_header)
 
 
 def _key(what: str, example: str) -> Column:
@@ -159,16 +167,100 @@ def _intervention_type() -> Column:
     )
 
 
-def _outcome(required: bool = False) -> Column:
+def _outcome(required: bool = False, description: str = "", *, in_header: bool = False) -> Column:
     return Column(
         "outcome",
         Kind.CONCEPT,
-        "The care outcome: entry to care, re-entry after return home, or reunification.",
+        description
+        or "The care outcome: entry to care, re-entry after return home, or reunification.",
         "entry",
         required=required,
+        in_header=in_header,
         prop="outcome",
         scheme="outcome",
     )
+
+
+def _population_and_context(what: str) -> tuple[Column, ...]:
+    """The columns of a population and a context (sub-nodes ``population`` and ``context``).
+
+    Findings and moderators share them, so a moderator's subgroup is read with the same
+    properties as a finding's population (``emmie:population/emmie:need`` ...).
+    """
+    return (
+        Column(
+            "age_band",
+            Kind.CONCEPT,
+            f"Age band of the children {what}.",
+            "adolescence",
+            prop="ageBand",
+            node="population",
+            scheme="age-band",
+        ),
+        Column(
+            "min_age",
+            Kind.INTEGER,
+            f"Youngest age {what}.",
+            "11",
+            prop="minAge",
+            node="population",
+        ),
+        Column(
+            "max_age",
+            Kind.INTEGER,
+            f"Oldest age {what}.",
+            "17",
+            prop="maxAge",
+            node="population",
+        ),
+        Column(
+            "needs",
+            Kind.CONCEPT,
+            f"Needs of the children or families {what}.",
+            "antisocial_behaviour",
+            prop="need",
+            node="population",
+            scheme="need",
+            multiple=True,
+        ),
+        Column(
+            "population",
+            Kind.TEXT,
+            f"The population {what}, in words.",
+            "adolescents with antisocial behaviour",
+            prop="rdfs:label",
+            node="population",
+        ),
+        Column("country", Kind.TEXT, f"Where ({what}).", "England", prop="country", node="context"),
+        Column(
+            "settings",
+            Kind.CONCEPT,
+            f"Settings of delivery ({what}).",
+            "home; community",
+            prop="setting",
+            node="context",
+            scheme="setting",
+            multiple=True,
+        ),
+    )
+
+
+#: The numeric columns of the findings sheet that the `approximate` column may name.
+APPROXIMABLE = (
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "se",
+    "p_value",
+    "n",
+    "intervention_n",
+    "comparison_n",
+    "intervention_events",
+    "comparison_events",
+    "intervention_value",
+    "comparison_value",
+    "follow_up_months",
+)
 
 
 def _tail() -> tuple[Column, ...]:
@@ -308,6 +400,31 @@ SHEETS: tuple[Sheet, ...] = (
                 multiple=True,
             ),
             Column(
+                "included_studies",
+                Kind.INTEGER,
+                "For reviews and meta-analyses: the number of studies included, as reported.",
+                "20",
+                prop="includedStudyCount",
+            ),
+            Column(
+                "participants",
+                Kind.INTEGER,
+                "Number of participants (for a review: across its included studies), as reported.",
+                "31369",
+                prop="participantCount",
+            ),
+            Column(
+                "includes",
+                Kind.REF,
+                "For reviews: the keys of included primary studies that are in the base, when "
+                "known. Pooling then leaves out the review's finding wherever those studies are "
+                "pooled, so that no sample counts twice.",
+                "fonagy2018_start",
+                prop="includesStudy",
+                target="studies",
+                multiple=True,
+            ),
+            Column(
                 "verified",
                 Kind.CONCEPT,
                 "`yes`: full metadata and finding read; `partial`: real work whose metadata was "
@@ -372,6 +489,15 @@ SHEETS: tuple[Sheet, ...] = (
                 "no",
                 prop="",
             ),
+            Column(
+                "variant_of",
+                Kind.REF,
+                "The intervention (a key of this sheet) that this one is a variant or adaptation "
+                "of; its page then shows the family's evidence.",
+                "fgc",
+                prop="variantOf",
+                target="interventions",
+            ),
             _tail()[1],
         ),
     ),
@@ -384,7 +510,13 @@ SHEETS: tuple[Sheet, ...] = (
         "id/finding/{key}/measure, population and context their own sub-nodes.",
         (
             *_evidence_head("finding", "fonagy2018_start-placement-18m"),
-            _outcome(required=True),
+            _outcome(
+                description="The care outcome: entry to care, re-entry after return home, or "
+                "reunification. Required, except for a finding on a `secondary_outcome`, which "
+                "leaves it empty (what-works answers, pooling and the gap map count care "
+                "outcomes only).",
+                in_header=True,
+            ),
             Column(
                 "measure",
                 Kind.TEXT,
@@ -403,6 +535,35 @@ SHEETS: tuple[Sheet, ...] = (
                 required=True,
                 prop="isProxy",
                 node="measure",
+            ),
+            Column(
+                "secondary_outcome",
+                Kind.CONCEPT,
+                "An outcome other than the care outcomes that the finding measures, such as "
+                "family functioning (then leave `outcome` empty).",
+                "family_functioning",
+                prop="secondaryOutcome",
+                scheme="secondary-outcome",
+            ),
+            Column(
+                "outcome_role",
+                Kind.CONCEPT,
+                "`care` (the measure is the care outcome), `proxy` (it stands in for one), "
+                "`intermediate` (an outcome on the causal path, evidence about a mechanism) or "
+                "`secondary`. Required with a `secondary_outcome`; otherwise, when empty, "
+                "`care` or `proxy` as the `proxy` column says.",
+                "intermediate",
+                prop="outcomeRole",
+                scheme="outcome-role",
+            ),
+            Column(
+                "mechanism",
+                Kind.REF,
+                "For an intermediate outcome: the mechanism (a key of the mechanisms sheet) "
+                "whose causal path it lies on; the finding shows as evidence about it.",
+                "fdac-problem-solving",
+                prop="evidencesMechanism",
+                target="mechanisms",
             ),
             Column(
                 "direction",
@@ -481,6 +642,35 @@ SHEETS: tuple[Sheet, ...] = (
             Column("p_value", Kind.DECIMAL, "p-value.", "0.37", prop="pValue", node="estimate"),
             Column("n", Kind.INTEGER, "Number analysed.", "684", prop="sampleSize"),
             Column(
+                "intervention_n",
+                Kind.INTEGER,
+                "Number analysed in the intervention group.",
+                "342",
+                prop="interventionN",
+            ),
+            Column(
+                "comparison_n",
+                Kind.INTEGER,
+                "Number analysed in the comparison group.",
+                "342",
+                prop="comparisonN",
+            ),
+            Column(
+                "intervention_events",
+                Kind.INTEGER,
+                "Number in the intervention group with the outcome event (e.g. entered care); "
+                "at most `intervention_n`.",
+                "62",
+                prop="interventionEvents",
+            ),
+            Column(
+                "comparison_events",
+                Kind.INTEGER,
+                "Number in the comparison group with the outcome event; at most `comparison_n`.",
+                "58",
+                prop="comparisonEvents",
+            ),
+            Column(
                 "intervention_value",
                 Kind.DECIMAL,
                 "Outcome in the intervention group, in `value_unit`.",
@@ -497,10 +687,20 @@ SHEETS: tuple[Sheet, ...] = (
             Column(
                 "value_unit",
                 Kind.CHOICE,
-                "Unit of the two group values.",
+                "Unit of the two group values. A rate per 1,000 or 10,000 children; `_per_year` "
+                "only when the source says the rate is per year.",
                 "percent",
                 prop="valueUnit",
-                choices=("percent", "proportion", "days", "count", "rate_per_10000"),
+                choices=(
+                    "percent",
+                    "proportion",
+                    "days",
+                    "count",
+                    "rate_per_1000",
+                    "rate_per_10000",
+                    "rate_per_1000_per_year",
+                    "rate_per_10000_per_year",
+                ),
             ),
             Column(
                 "follow_up_months",
@@ -509,58 +709,15 @@ SHEETS: tuple[Sheet, ...] = (
                 "18",
                 prop="followUpMonths",
             ),
+            *_population_and_context("in the finding"),
             Column(
-                "age_band",
-                Kind.CONCEPT,
-                "Age band of the children.",
-                "adolescence",
-                prop="ageBand",
-                node="population",
-                scheme="age-band",
-            ),
-            Column(
-                "min_age",
-                Kind.INTEGER,
-                "Youngest age included.",
-                "11",
-                prop="minAge",
-                node="population",
-            ),
-            Column(
-                "max_age",
-                Kind.INTEGER,
-                "Oldest age included.",
-                "17",
-                prop="maxAge",
-                node="population",
-            ),
-            Column(
-                "needs",
-                Kind.CONCEPT,
-                "Needs of the children or families.",
-                "antisocial_behaviour",
-                prop="need",
-                node="population",
-                scheme="need",
-                multiple=True,
-            ),
-            Column(
-                "population",
-                Kind.TEXT,
-                "The population in words.",
-                "adolescents with antisocial behaviour",
-                prop="rdfs:label",
-                node="population",
-            ),
-            Column("country", Kind.TEXT, "Where.", "England", prop="country", node="context"),
-            Column(
-                "settings",
-                Kind.CONCEPT,
-                "Settings of delivery.",
-                "home; community",
-                prop="setting",
-                node="context",
-                scheme="setting",
+                "approximate",
+                Kind.CHOICE,
+                "The numbers of this row that the source gives only approximately (e.g. "
+                "'about 40%'): names of the columns, separated by `;`.",
+                "intervention_value; comparison_value",
+                prop="",
+                choices=APPROXIMABLE,
                 multiple=True,
             ),
             *_tail(),
@@ -645,6 +802,15 @@ SHEETS: tuple[Sheet, ...] = (
             *_evidence_head("moderator", "eitc-age-16-20"),
             _outcome(),
             Column(
+                "finding",
+                Kind.REF,
+                "The finding (a key of the findings sheet) whose effect the moderator modifies: "
+                "names the outcome measure the subgroup was analysed on.",
+                "fonagy2018_start-placement-18m",
+                prop="moderatesFinding",
+                target="findings",
+            ),
+            Column(
                 "label",
                 Kind.TEXT,
                 "The moderating context or group.",
@@ -655,12 +821,14 @@ SHEETS: tuple[Sheet, ...] = (
             Column(
                 "effect",
                 Kind.CONCEPT,
-                "How the effect differs there.",
+                "How the effect differs there: `stronger`, `weaker`, `none_in_subgroup` (no "
+                "effect there), `reversed` (the other way there), `no_difference` or `unclear`.",
                 "stronger",
                 required=True,
                 prop="moderatorEffect",
                 scheme="moderator-effect",
             ),
+            *_population_and_context("in the subgroup"),
             Column("description", Kind.TEXT, "Details.", "", prop="dcterms:description"),
             *_tail(),
         ),

@@ -38,7 +38,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from whatworks.core.errors import InputError, Problem
-from whatworks.core.namespaces import concept, resource, source_graph
+from whatworks.core.namespaces import SDMX_DIMENSION, concept, resource, source_graph
 from whatworks.core.vocab import EMMIE
 
 from .pipeline import Source, graph_name_for
@@ -223,6 +223,10 @@ def _add_observation(
     graph.add((obs, URIRef(QB + "dataSet"), DATASET))
     graph.add((obs, EMMIE.refArea, area(gss)))
     graph.add((obs, EMMIE.refYear, Literal(year, datatype=XSD.integer)))
+    # The SDMX dimensions beside ours, for clients that know only SDMX-RDF
+    # (docs/decisions/0016-standard-properties-materialised.md).
+    graph.add((obs, SDMX_DIMENSION.refArea, area(gss)))
+    graph.add((obs, SDMX_DIMENSION.refPeriod, Literal(str(year), datatype=XSD.gYear)))
     graph.add((obs, URIRef(QB + "measureType"), measure))
     graph.add((obs, EMMIE.unitOfMeasure, concept("unit-of-measure", UNITS[measure])))
     graph.add((obs, EMMIE.observationStatus, concept("observation-status", status)))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from whatworks.core.namespaces import FABIO, ID, OBO, concept, resource
+from whatworks.core.namespaces import BIBO, FABIO, ID, OBO, concept, resource
 from whatworks.core.vocab import EMMIE
 
 from .coding_sheet import SHEETS_BY_NAME, Column, Kind, Sheet
@@ -91,6 +91,8 @@ class Mapped:
                 return col
         if path in (RDF.type,):
             return None
+        if path == EMMIE.approximateNumber and origin.sheet.name == "findings":
+            return origin.sheet.column("approximate")  # mapped by _special
         # A link to a sub-node (e.g. emmie:effectEstimate) comes from the sub-node's columns.
         for suffix, (_, link) in SUB_NODES.items():
             if link == path:
@@ -171,9 +173,25 @@ def _special(mapped: Mapped, record: Record, subject: URIRef, nodes: dict[str, U
         work_type = values.get("work_type")
         if isinstance(work_type, str):
             graph.add((nodes["work"], RDF.type, WORK_CLASSES[work_type]))
+        doi = values.get("doi")
+        if isinstance(doi, str):
+            # The standard property beside ours, for clients that know only BIBO
+            # (docs/decisions/0016-standard-properties-materialised.md).
+            graph.add((nodes["work"], BIBO.doi, Literal(doi)))
     elif name == "findings":
         measure = nodes.get("measure") or _sub_node(mapped, record, subject, "measure")
-        graph.add((measure, EMMIE.measuresOutcome, concept("outcome", str(values["outcome"]))))
+        outcome = values.get("outcome")
+        if isinstance(outcome, str):
+            graph.add((measure, EMMIE.measuresOutcome, concept("outcome", outcome)))
+        if "outcome_role" not in values and "secondary_outcome" not in values:
+            # A care outcome's role follows from the proxy flag; a secondary outcome's role
+            # (intermediate or not) is the coder's to say (the shapes ask for it).
+            derived_role = "proxy" if values.get("proxy") is True else "care"
+            graph.add((subject, EMMIE.outcomeRole, concept("outcome-role", derived_role)))
+        approximate = values.get("approximate")
+        for column in approximate if isinstance(approximate, tuple) else ():
+            prop = record.sheet.column(str(column)).prop
+            graph.add((subject, EMMIE.approximateNumber, property_iri(prop)))
         estimate = nodes.get("estimate")
         statistic = values.get("statistic")
         if estimate is not None and isinstance(statistic, str) and statistic in STATISTIC_CLASSES:

@@ -186,7 +186,7 @@ def _check_header(raw: RawSheet) -> list[Problem]:
                     expected="columns of the " + sheet.name + " sheet: " + ", ".join(known),
                 )
             )
-    for name in sheet.required:
+    for name in sheet.header_required:
         if name not in seen:
             problems.append(
                 Problem(

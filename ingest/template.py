@@ -10,7 +10,8 @@ INTRO = """\
 Coding sheets are how evidence gets into whatworks. A coding sheet is either one XLSX
 workbook with a sheet per kind of record, or CSV files (UTF-8, comma-separated), one per
 kind, whose name ends with the kind: `studies.csv`, `my-review.findings.csv`. Row 1 holds
-the column names (any order; optional columns may be left out); each later row is one
+the column names (any order; optional columns may be left out; a column marked `column`
+must be in the header, though some rows leave it empty); each later row is one
 record; empty rows are skipped. `whatworks template --out coding.xlsx` writes a blank
 workbook with these sheets, drop-down lists for coded columns, and this text.
 
@@ -52,11 +53,16 @@ def render_reference() -> str:
         )
         for col in sheet.columns:
             out.append(
-                f"| `{col.name}` | {'yes' if col.required else ''} | {col.type_text()} | "
+                f"| `{col.name}` | {_required(col)} | {col.type_text()} | "
                 f"{_md(col.description)} | {_allowed(col)} | {_md(col.example)} | "
                 f"{_becomes(col)} |\n"
             )
     return "".join(out)
+
+
+def _required(col: Column) -> str:
+    """`yes`, or `column` when the header must name it but some rows may leave it empty."""
+    return "yes" if col.required else "column" if col.in_header else ""
 
 
 def _md(text: str) -> str:

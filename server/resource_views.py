@@ -34,6 +34,11 @@ SECTIONS = (
     ("Study", "Studies"),
     ("Work", "Works"),
 )
+#: The section of findings on intermediate outcomes, evidence about a mechanism.
+MECHANISM_EVIDENCE = "Mechanism evidence (intermediate outcomes)"
+#: The section of an intervention's page listing the interventions it is a variant of, and
+#: its own variants: each links to its page, with its evidence.
+FAMILY = "Programme family (variants)"
 #: Shown elsewhere on the card (or not at all): never in its property table.
 HIDDEN = {RDF.type, PROV.wasDerivedFrom, EMMIE_NS.key}
 
@@ -250,13 +255,46 @@ def page_model(graph: Graph, node: URIRef) -> dict[str, Any]:
             if s != node
             and any(
                 (s, p, node) in graph
-                for p in (EMMIE_NS.fromStudy, EMMIE_NS.aboutIntervention, EMMIE_NS.evaluates)
+                for p in (
+                    EMMIE_NS.fromStudy,
+                    EMMIE_NS.aboutIntervention,
+                    EMMIE_NS.evaluates,
+                    EMMIE_NS.evidencesMechanism,
+                )
             )
             or (s, EMMIE_NS.reportedIn, node) in graph
             or (node, EMMIE_NS.reportedIn, s) in graph
         ]
+        if name == "Finding":
+            # A finding on an intermediate outcome is evidence about a mechanism: listed
+            # beside the mechanisms, not among the effects on care outcomes.
+            evidence = [s for s in items if (s, EMMIE_NS.evidencesMechanism, None) in graph]
+            items = [s for s in items if s not in evidence]
+            if evidence:
+                cited_by[MECHANISM_EVIDENCE] = [card(graph, s) for s in evidence]
         if items:
             cited_by[heading] = [card(graph, s) for s in items]
+    if (node, RDF.type, EMMIE_NS.Intervention) in graph:
+        family = {s for s in graph.subjects(EMMIE_NS.variantOf, node)} | {
+            o for o in graph.objects(node, EMMIE_NS.variantOf) if isinstance(o, URIRef)
+        }
+        family.discard(node)
+        if family:
+            cited_by[FAMILY] = [card(graph, s) for s in sorted(family, key=str)]
+    if MECHANISM_EVIDENCE in cited_by:
+        # After the mechanisms (or where they would be).
+        order = [h for _, h in SECTIONS]
+        place = order.index("Mechanisms") + 0.5
+        cited_by = dict(
+            sorted(
+                cited_by.items(),
+                key=lambda item: (
+                    place
+                    if item[0] == MECHANISM_EVIDENCE
+                    else (order.index(item[0]) if item[0] in order else len(order))
+                ),
+            )
+        )
     if kind == "Study" and "EMMIE coding" not in cited_by:
         cited_by["EMMIE coding"] = []
     href = local_href(node) or ""

@@ -80,6 +80,21 @@ def test_no_two_observations_of_one_area_year_and_measure(store: EmbeddedStore) 
     assert rows == []
 
 
+def test_observations_carry_the_sdmx_dimensions_too(store: EmbeddedStore) -> None:
+    # Materialised for clients that know only SDMX-RDF (docs/decisions/0016-...).
+    rows = select(
+        store,
+        "PREFIX sdmx-dimension: <http://purl.org/linked-data/sdmx/2009/dimension#> "
+        "SELECT (COUNT(?o) AS ?n) (SUM(IF(?same, 1, 0)) AS ?matching) WHERE { "
+        "?o qb:dataSet ?d ; emmie:refArea ?a ; emmie:refYear ?y . "
+        "OPTIONAL { ?o sdmx-dimension:refArea ?sa ; sdmx-dimension:refPeriod ?sp } "
+        "BIND(COALESCE(?sa = ?a && DATATYPE(?sp) = xsd:gYear && STR(?sp) = STR(?y), false)"
+        " AS ?same) }",
+    )
+    assert int(rows[0]["n"]) > 1000
+    assert rows[0]["matching"] == rows[0]["n"]
+
+
 def test_suppressed_cells_have_no_value(store: EmbeddedStore) -> None:
     rows = select(
         store,

@@ -58,7 +58,7 @@ SPEC_SCHEMES: dict[str, set[str]] = {
         "comparison_cohort", "difference_in_differences", "panel_fixed_effects",
         "before_after", "mixed_methods", "qualitative", "survey", "interviews", "ecological",
         "systematic_review", "scoping_review", "narrative_synthesis", "programme_synthesis",
-        "programme_evaluation", "secondary_analysis", "other",
+        "programme_evaluation", "secondary_analysis", "other", "meta_analysis",
     },
     "statistic": {
         "odds_ratio", "risk_ratio", "hazard_ratio", "risk_difference",
@@ -77,7 +77,14 @@ SPEC_SCHEMES: dict[str, set[str]] = {
         "housing",
     },
     "mechanism-status": {"proposed", "tested_supported", "tested_not_supported", "tested_mixed"},
-    "moderator-effect": {"stronger", "weaker", "no_difference", "unclear"},
+    "moderator-effect": {
+        "stronger", "weaker", "no_difference", "unclear", "none_in_subgroup", "reversed",
+    },
+    "outcome-role": {"care", "proxy", "intermediate", "secondary"},
+    "secondary-outcome": {
+        "family_functioning", "maltreatment_recurrence", "placement_stability",
+        "child_wellbeing", "social_support", "treatment_completion",
+    },
     "factor-role": {"facilitator", "barrier"},
     "economic-kind": {"cost", "saving", "cost_effectiveness", "cost_benefit"},
     "association-direction": {"with_decrease", "with_increase", "none_found"},
@@ -121,6 +128,9 @@ FUNCTIONAL = {
     "viaMechanism", "approach", "question", "respondents", "proportion", "factor",
     "associationDirection", "measureDescription", "area", "trendDirection", "referenceYear",
     "unit", "qualityRank", "forDimension",
+    # coding sheet: secondary outcomes, arms, reviews
+    "secondaryOutcome", "outcomeRole", "interventionN", "comparisonN", "interventionEvents",
+    "comparisonEvents", "includedStudyCount", "participantCount",
     # local-authority statistics
     "gssCode", "dfeCode", "inRegion", "refArea", "refYear", "unitOfMeasure",
     "observationStatus", "childrenLookedAfter",
@@ -288,6 +298,17 @@ def test_alignments_are_those_of_the_spec(ontology: Graph) -> None:
     }
     broad = ontology.value(statistic["percentage_point_difference"], SKOS.broadMatch)
     assert broad == URIRef(OBO + "STATO_0000424")
+    # reviews, arms and standard properties (docs/decisions/0016-...)
+    design = SCHEMES["study-design"]
+    meta, review = design["meta_analysis"], design["systematic_review"]
+    assert (meta, SKOS.closeMatch, URIRef(OBO + "STATO_0000155")) in ontology
+    assert (review, SKOS.closeMatch, URIRef(FABIO + "SystematicReview")) in ontology
+    comparator = URIRef("http://data.cochrane.org/ontologies/pico/comparatorGroup")
+    assert (EMMIE.comparisonN, SKOS.closeMatch, comparator) in ontology
+    bibo_doi = URIRef("http://purl.org/ontology/bibo/doi")
+    assert (EMMIE.doi, SKOS.exactMatch, bibo_doi) in ontology
+    sdmx = "http://purl.org/linked-data/sdmx/2009/dimension#"
+    assert (EMMIE.refArea, SKOS.exactMatch, URIRef(sdmx + "refArea")) in ontology
 
 
 def test_functional_properties_are_those_of_the_spec(ontology: Graph) -> None:

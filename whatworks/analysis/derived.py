@@ -168,6 +168,9 @@ def pooling_groups(
     interval that contains it. A study with several usable findings in one group
     contributes its most precise one (smallest standard error).
 
+    A review (a study with ``emmie:includesStudy``) is left out of a group in which one of
+    the primary studies it includes has a usable finding, so that no sample counts twice.
+
     ``interventions``, if given, limits the groups to those interventions.
 
     :raises StoreError: the query failed.
@@ -199,9 +202,15 @@ def pooling_groups(
         found[(intervention, outcome, estimate.measure)][study].append(
             (str(finding), estimate, statistic)
         )
+    included = _included_studies(store) if found else {}
     groups = []
     for key in sorted(found):
-        if len(found[key]) < 2:
+        by_study = found[key]
+        # A review whose included primary studies are in the group would count their
+        # samples twice: its finding is left out wherever one of them is pooled.
+        for review in [s for s in by_study if included.get(s, set()) & set(by_study)]:
+            del by_study[review]
+        if len(by_study) < 2:
             continue
         # Each study's most precise finding (then the first by IRI). The standard errors
         # are computed only here, for groups that will be pooled: one derived from an
@@ -224,6 +233,16 @@ def pooling_groups(
             )
         )
     return groups
+
+
+def _included_studies(store: Store) -> dict[URIRef, set[URIRef]]:
+    """Review -> the primary studies of the base it includes."""
+    included: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for row in _select(store, "derived_included_studies"):
+        review, study = row["review"], row["included"]
+        if isinstance(review, URIRef) and isinstance(study, URIRef):
+            included[review].add(study)
+    return included
 
 
 def _estimate(row: Mapping[str, Node]) -> Estimate | None:

@@ -21,6 +21,9 @@ FABIO = Namespace("http://purl.org/spar/fabio/")
 CITO = Namespace("http://purl.org/spar/cito/")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 PICO = Namespace("http://data.cochrane.org/ontologies/pico/")
+#: Standard properties written beside ours at ingest (docs/decisions/0016-...).
+BIBO = Namespace("http://purl.org/ontology/bibo/")
+SDMX_DIMENSION = Namespace("http://purl.org/linked-data/sdmx/2009/dimension#")
 
 #: The graph that holds the dataset's own description (version, modification time).
 META_GRAPH = URIRef(BASE + "graph/meta")
@@ -47,6 +50,8 @@ PREFIXES: dict[str, str] = {
     "void": "http://rdfs.org/ns/void#",
     "wwfn": BASE + "fn#",
     "qb": "http://purl.org/linked-data/cube#",
+    "bibo": str(BIBO),
+    "sdmx-dimension": str(SDMX_DIMENSION),
 }
 
 

@@ -60,6 +60,7 @@ class EMMIE(DefinedNamespace):
     ageBand: URIRef  # age band
     amount: URIRef  # amount
     approach: URIRef  # approach
+    approximateNumber: URIRef  # approximate number
     area: URIRef  # area
     associationDirection: URIRef  # association direction
     authors: URIRef  # authors
@@ -75,7 +76,9 @@ class EMMIE(DefinedNamespace):
     codedBy: URIRef  # coded by
     columnName: URIRef  # column name
     comparator: URIRef  # comparator
+    comparisonEvents: URIRef  # comparison group events
     comparisonGroupValue: URIRef  # comparison group value
+    comparisonN: URIRef  # comparison group size
     context: URIRef  # has context
     contextDescription: URIRef  # context description
     country: URIRef  # country
@@ -95,6 +98,7 @@ class EMMIE(DefinedNamespace):
     evidenceMissing: URIRef  # evidence missing
     evidencePresent: URIRef  # evidence present
     evidenceSummary: URIRef  # evidence summary
+    evidencesMechanism: URIRef  # evidences mechanism
     factor: URIRef  # factor
     factorRole: URIRef  # factor role
     followUpMonths: URIRef  # follow-up in months
@@ -105,10 +109,14 @@ class EMMIE(DefinedNamespace):
     i2: URIRef  # I squared
     imdAverageScore: URIRef  # IMD 2019 average score
     inRegion: URIRef  # in region
+    includedStudyCount: URIRef  # number of included studies
+    includesStudy: URIRef  # includes study
     inspectedAuthority: URIRef  # inspected authority
     inspectionFramework: URIRef  # inspection framework
     inspectionYear: URIRef  # inspection report year
+    interventionEvents: URIRef  # intervention group events
     interventionGroupValue: URIRef  # intervention group value
+    interventionN: URIRef  # intervention group size
     interventionType: URIRef  # intervention type
     isProxy: URIRef  # is a proxy
     k: URIRef  # number of pooled estimates
@@ -122,6 +130,7 @@ class EMMIE(DefinedNamespace):
     measuresOutcome: URIRef  # measures outcome
     mechanismStatus: URIRef  # mechanism status
     minAge: URIRef  # minimum age
+    moderatesFinding: URIRef  # moderates finding
     moderatorEffect: URIRef  # moderator effect
     need: URIRef  # need
     note: URIRef  # note
@@ -129,8 +138,10 @@ class EMMIE(DefinedNamespace):
     ofstedJudgement: URIRef  # Ofsted judgement
     outcome: URIRef  # outcome
     outcomeMeasure: URIRef  # has outcome measure
+    outcomeRole: URIRef  # outcome role
     pValue: URIRef  # p-value
     participant: URIRef  # participant
+    participantCount: URIRef  # number of participants
     periodEnd: URIRef  # period end
     periodStart: URIRef  # period start
     poolingMethod: URIRef  # pooling method
@@ -159,6 +170,7 @@ class EMMIE(DefinedNamespace):
     sampleSize: URIRef  # sample size
     scopeInterventionType: URIRef  # intervention type in scope
     scopeOutcome: URIRef  # outcome in scope
+    secondaryOutcome: URIRef  # secondary outcome
     setting: URIRef  # setting
     sha256: URIRef  # SHA-256 checksum
     sheetName: URIRef  # sheet name
@@ -174,6 +186,7 @@ class EMMIE(DefinedNamespace):
     unitOfMeasure: URIRef  # unit of measure
     value: URIRef  # value
     valueUnit: URIRef  # value unit
+    variantOf: URIRef  # variant of
     venue: URIRef  # venue
     verification: URIRef  # verification status
     viaMechanism: URIRef  # via mechanism
@@ -291,6 +304,8 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
     },
     "moderator-effect": {
         "no_difference": _CONCEPT["moderator-effect/no_difference"],
+        "none_in_subgroup": _CONCEPT["moderator-effect/none_in_subgroup"],
+        "reversed": _CONCEPT["moderator-effect/reversed"],
         "stronger": _CONCEPT["moderator-effect/stronger"],
         "unclear": _CONCEPT["moderator-effect/unclear"],
         "weaker": _CONCEPT["moderator-effect/weaker"],
@@ -322,9 +337,23 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "re-entry": _CONCEPT["outcome/re-entry"],
         "reunification": _CONCEPT["outcome/reunification"],
     },
+    "outcome-role": {
+        "care": _CONCEPT["outcome-role/care"],
+        "intermediate": _CONCEPT["outcome-role/intermediate"],
+        "proxy": _CONCEPT["outcome-role/proxy"],
+        "secondary": _CONCEPT["outcome-role/secondary"],
+    },
     "pooling-method": {
         "dersimonian_laird": _CONCEPT["pooling-method/dersimonian_laird"],
         "reml": _CONCEPT["pooling-method/reml"],
+    },
+    "secondary-outcome": {
+        "child_wellbeing": _CONCEPT["secondary-outcome/child_wellbeing"],
+        "family_functioning": _CONCEPT["secondary-outcome/family_functioning"],
+        "maltreatment_recurrence": _CONCEPT["secondary-outcome/maltreatment_recurrence"],
+        "placement_stability": _CONCEPT["secondary-outcome/placement_stability"],
+        "social_support": _CONCEPT["secondary-outcome/social_support"],
+        "treatment_completion": _CONCEPT["secondary-outcome/treatment_completion"],
     },
     "setting": {
         "children_services": _CONCEPT["setting/children_services"],
@@ -353,6 +382,7 @@ SCHEMES: dict[str, dict[str, URIRef]] = {
         "difference_in_differences": _CONCEPT["study-design/difference_in_differences"],
         "ecological": _CONCEPT["study-design/ecological"],
         "interviews": _CONCEPT["study-design/interviews"],
+        "meta_analysis": _CONCEPT["study-design/meta_analysis"],
         "mixed_methods": _CONCEPT["study-design/mixed_methods"],
         "narrative_synthesis": _CONCEPT["study-design/narrative_synthesis"],
         "other": _CONCEPT["study-design/other"],
