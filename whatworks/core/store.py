@@ -290,7 +290,8 @@ class EmbeddedStore:
         partial = target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            self._store.flush()
+            if not self.read_only:
+                self._store.flush()
             _debug_phase("backup", self.phases)
             self._store.backup(str(partial))
             version = self.dataset_version() or ""
