@@ -100,9 +100,7 @@ def test_readers_during_ingests_never_see_a_mixed_version(tmp_path: Path) -> Non
     try:
         for thread in threads:
             thread.start()
-        while ingests < MAX_INGESTS and (
-            ingests < MIN_INGESTS or sum(map(len, reads)) < MIN_READS
-        ):
+        while ingests < MAX_INGESTS and (ingests < MIN_INGESTS or sum(map(len, reads)) < MIN_READS):
             name = "b" if ingests % 2 == 0 else "a"
             report = ingest(b if name == "b" else a, store, base=SYNTHETIC_BASE)
             assert report.derived != "none"

@@ -330,7 +330,9 @@ def prepare(root: Path, studies: int) -> Prepared:
     before = snapshot(before_dir)
     assert before.sources != after.sources and before.derived != after.derived
     assert before.provenance != after.provenance
-    transactions = sum(1 for label in labels if label.startswith("write") and label.endswith(":diff"))
+    transactions = sum(
+        1 for label in labels if label.startswith("write") and label.endswith(":diff")
+    )
     return Prepared(before_dir, before, after, new_files, timeline, transactions)
 
 

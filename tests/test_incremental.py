@@ -303,5 +303,3 @@ def test_a_mark_left_by_an_earlier_two_transaction_ingest_is_repaired(
     assert report.derived == "full"
     assert mark not in stored_derived(store)
     assert_derived_is_a_full_recompute(store)
-
-

@@ -287,7 +287,9 @@ class EmbeddedStore:
         if target.exists():
             raise StoreError(f"{target} already exists; give a new folder for the backup")
         _remove_dead_temporaries(target.parent, f".{target.name}{BACKUP_INFIX}")
-        partial = target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        partial = (
+            target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not self.read_only:
