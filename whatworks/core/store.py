@@ -177,6 +177,8 @@ class EmbeddedStore:
         self.read_only = read_only
         #: the name its writes give their steps in phase markers (see DEBUG_PHASES_ENV)
         self.phases = phases
+        #: for a staging copy: the store it copies (named in its errors)
+        self.origin = self.location
         self._wrote = False
         self.queue_timeout = queue_timeout
         self._pool: QueryPool | None = None
@@ -259,6 +261,7 @@ class EmbeddedStore:
         try:
             self._store.backup(str(target))
             copy = EmbeddedStore(target, phases="staging")
+            copy.origin = self.location
         except (OSError, StoreError) as exc:
             shutil.rmtree(target, ignore_errors=True)
             cause = _cause(exc) if isinstance(exc, OSError) else str(exc)
@@ -471,8 +474,8 @@ class EmbeddedStore:
             self._store.flush()
         except OSError as exc:
             raise StoreError(
-                f"could not write to the staging copy at {self.location}: {_cause(exc)}; "
-                "the store is unchanged"
+                f"could not write the staging copy ({self.location}) of the store at "
+                f"{self.origin}: {_cause(exc)}; the store is unchanged"
             ) from exc
         _debug_phase("done", self.phases)
         return self.dataset_version() or ""
@@ -726,6 +729,7 @@ def staging_copy(store: Store) -> Iterator[Store]:
                 f"{folder}: {_cause(exc)}; the store is unchanged"
             ) from exc
         copy = EmbeddedStore(folder / "store", phases="staging")
+        copy.origin = store.location
         try:
             yield copy
         finally:
