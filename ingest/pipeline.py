@@ -554,9 +554,9 @@ def ingest(
     (:func:`whatworks.core.store.staging_copy`): for the interventions the change can reach,
     or all of them after a large change; results that did not change are not rewritten.
     A file whose graph and bytes are both as stored writes nothing, and the dataset
-    version stays as it was. A file with no records (no
-    triples: a blank coding sheet) is left out (:attr:`IngestReport.empty`), its stored
-    graph kept; when no file has any, nothing is written.
+    version stays as it was. A file with no records (no triples: a blank coding sheet) is
+    left out (:attr:`IngestReport.empty`), its stored graph kept; when no file has any,
+    nothing is written.
 
     :raises InputError: see :func:`prepare`.
     :raises ValidationFailed: see :func:`prepare`.
