@@ -28,7 +28,13 @@ from whatworks.core.config import VALIDATE_BATCH_TRIPLES
 from whatworks.core.engine import from_ox, to_ox
 from whatworks.core.errors import InputError, Problem, ValidationFailed
 from whatworks.core.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
-from whatworks.core.store import GraphChange, Store, Triple, update_graphs_by_replacing
+from whatworks.core.store import (
+    GraphChange,
+    Store,
+    Triple,
+    staging_copy,
+    update_graphs_by_replacing,
+)
 from whatworks.core.validation import (
     ValidationReport,
     ValidationResult,
@@ -776,14 +782,16 @@ def ingest(
 
     Nothing is written unless every file reads, maps and validates. Only what changed is
     validated and written: the records of a file that differ from what the store holds
-    (:func:`validate_sources`), in one transaction with the provenance of the files whose
-    graph or bytes changed. Then the derived graph (pooled estimates and EMMIE ratings,
-    :mod:`whatworks.analysis.derived`) is brought up to date in a second transaction: for the
-    interventions the change can reach, or all of them after a large change; results that
-    did not change are not rewritten. A file whose graph and bytes are both as stored
-    writes nothing, and the dataset version stays as it was. A file with no records (no
-    triples: a blank coding sheet) is left out (:attr:`IngestReport.empty`), its stored
-    graph kept; when no file has any, nothing is written.
+    (:func:`validate_sources`), with the provenance of the files whose graph or bytes
+    changed, and the change to the derived graph (pooled estimates and EMMIE ratings,
+    :mod:`whatworks.analysis.derived`), all in one transaction. The derived change is
+    computed beforehand over a private staging copy of the store holding the new evidence
+    (:func:`whatworks.core.store.staging_copy`): for the interventions the change can reach,
+    or all of them after a large change; results that did not change are not rewritten.
+    A file whose graph and bytes are both as stored writes nothing, and the dataset
+    version stays as it was. A file with no records (no triples: a blank coding sheet) is
+    left out (:attr:`IngestReport.empty`), its stored graph kept; when no file has any,
+    nothing is written.
 
     :raises InputError: see :func:`prepare`.
     :raises ValidationFailed: see :func:`prepare`.
@@ -829,12 +837,15 @@ def ingest(
     written = [(g, len(gone), len(came)) for g, (gone, came) in changes.items()]
     version = store.dataset_version()
     derived = "none"
-    # The evidence and the derived graph are written in two transactions. A mark in the
-    # derived graph, written with the evidence and removed with the derived results, makes
-    # the next ingest recompute all (docs/decisions/0009-derived-graph-second-transaction.md).
+    # Evidence, provenance, derived results and the dataset version are written in ONE
+    # transaction. The derived results are computed first, over a private staging copy
+    # of the store that holds the change: readers see the old version or the new one,
+    # never new evidence with old results (docs/decisions/0015-one-transaction-staged.md).
+    # A derived graph still holding the mark of an ingest of an earlier whatworks (which
+    # wrote the derived results in a second transaction, 0009) is recomputed whole.
     pending = (_DERIVED_GRAPH, RDFS.comment, Literal(_PENDING))
     stale = _holds(store, _DERIVED_GRAPH, pending)
-    if changes or stale:
+    if touched or stale:
         # Imported here, for an ingest that changes something. (The statistics behind it,
         # SciPy, statsmodels and PyMARE, take over a second to import: meta_analysis
         # imports them only when something is pooled.)
@@ -851,18 +862,20 @@ def ingest(
             )
         )
         before = affected_interventions(store, touched) if partial else set()
-        if touched:
-            changes[DERIVED_GRAPH] = ([], [pending])
-        if changes:
-            version = _update(store, changes)
-        if touched or stale:
-            interventions = before | affected_interventions(store, touched) if partial else None
-            update = derived_change(store, interventions=interventions)
-            derived = "full" if update.full else "partial"
+        with staging_copy(store) as staged:
+            if changes:
+                _update(staged, changes)
+            interventions = before | affected_interventions(staged, touched) if partial else None
+            update = derived_change(staged, interventions=interventions)
+        derived = "full" if update.full else "partial"
+        if stale:
             update.remove.add(pending)
-            update.add.discard(pending)
-            version = _update(store, {DERIVED_GRAPH: (list(update.remove), list(update.add))})
-            written.append((DERIVED_GRAPH, len(update.remove) - 1, len(update.add)))
+        update.add.discard(pending)
+        if update:
+            changes[DERIVED_GRAPH] = (list(update.remove), list(update.add))
+            written.append((DERIVED_GRAPH, len(update.remove), len(update.add)))
+    if changes:
+        version = _update(store, changes)
     return IngestReport(
         graphs=tuple(s.graph_iri for s in sources),
         records=sum(len(s.records) or len(s.origins()) for s in sources),

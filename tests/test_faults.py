@@ -9,7 +9,10 @@ Where a killed ingest stopped is read from phase markers on its stderr: the inge
 a small driver that wraps the pipeline's steps (read, check, shacl, derive) and sets
 ``WHATWORKS_DEBUG_PHASES``, so :meth:`EmbeddedStore.replace_graphs` marks its own steps
 (diff, update, flush, marker, done). ``writeN:step`` is the N-th store transaction of the
-ingest: today write1 holds the sources and their provenance, write2 the derived graph.
+ingest: there is one, write1, holding the sources, their provenance and the derived graph;
+before it the ingest copies the store (``staging:copy``), writes the change into the copy
+(``staging:diff`` ... ``staging:done``), derives the results there and removes the copy
+(``staging:cleanup``): docs/decisions/0015-one-transaction-staged.md.
 """
 
 from __future__ import annotations
@@ -277,8 +280,8 @@ def _pending_line() -> str:
     return _TIMES.sub("T", f"<{graph}> {graph.n3()} {RDFS.comment.n3()} {Literal(_PENDING).n3()}")
 
 
-#: The mark an ingest puts in the derived graph with the evidence, and removes with the
-#: recomputed results.
+#: The mark an ingest of an earlier whatworks put in the derived graph with the evidence,
+#: and removed with the recomputed results (decision 0009): never written now.
 PENDING_LINE = _pending_line()
 
 
@@ -304,7 +307,7 @@ class Prepared:
     new_files: list[Path]
     #: Reference ingest of b: (seconds since start, phase label), and the labels in order.
     timeline: list[tuple[float, str]]
-    #: Store transactions one ingest makes (2 while the derived graph is written apart).
+    #: Store transactions one ingest makes (1: everything together).
     transactions: int
 
 
@@ -327,7 +330,9 @@ def prepare(root: Path, studies: int) -> Prepared:
     before = snapshot(before_dir)
     assert before.sources != after.sources and before.derived != after.derived
     assert before.provenance != after.provenance
-    transactions = sum(1 for label in labels if label.endswith(":diff"))
+    transactions = sum(
+        1 for label in labels if label.startswith("write") and label.endswith(":diff")
+    )
     return Prepared(before_dir, before, after, new_files, timeline, transactions)
 
 
@@ -338,32 +343,36 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
 
 # -- 1. SIGKILL -----------------------------------------------------------------------------
 
-KILL_RUNS = 20
+#: Kills in CI; the long form (``pytest -m long``) makes :data:`LONG_KILL_RUNS`.
+KILL_RUNS = 8
+LONG_KILL_RUNS = 20
 #: Phases every run of the test aims a kill at once, in this order, before purely random kills.
 TARGETS = (
     "start",
     "read",
     "check",
     "shacl",
+    "staging:copy",
+    "staging:update",
+    "derive",
+    "staging:cleanup",
     "write1:diff",
     "write1:update",
     "write1:flush",
     "write1:marker",
-    "derive",
-    "write2:diff",
-    "write2:update",
-    "write2:flush",
-    "write2:marker",
 )
+#: The phases CI aims at (one in each part of the ingest); the long form aims at all.
+SHORT_TARGETS = ("shacl", "staging:update", "derive", "write1:update", "write1:marker")
 #: Phases in which the process may have committed a transaction but not yet rewritten the
 #: version marker (the next writable opening repairs it).
 MARKER_LAGS = {f"write{n}:{step}" for n in (1, 2, 3) for step in ("update", "flush", "marker")}
 
 
-@pytest.mark.slow
-def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: Path) -> None:
-    """SIGKILL an ingest at random points in every phase: the store opens and holds the old
-    version or the new one, whole, in the sources, the provenance and the derived graph."""
+def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[str]) -> None:
+    """SIGKILL an ingest ``runs`` times, first once in each of ``targets``, then at random
+    points: the store opens and holds the old version or the new one, whole, in the
+    sources, the provenance and the derived graph, and no staging copy is left once it has
+    been opened again."""
     rng = random.Random(20261126)
     timeline = prepared.timeline
     total = timeline[-1][0]
@@ -371,15 +380,15 @@ def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: P
         label: max(later - at, 0.001)
         for (at, label), (later, _) in zip(timeline, timeline[1:], strict=False)
     }
-    targets = [t for t in TARGETS if t in durations]
-    plan: list[tuple[str | None, float]] = [(t, rng.uniform(0, durations[t])) for t in targets]
-    while len(plan) < KILL_RUNS:
+    aimed = [t for t in targets if t in durations]
+    assert prepared.transactions == 1, prepared.timeline
+    plan: list[tuple[str | None, float]] = [(t, rng.uniform(0, durations[t])) for t in aimed]
+    while len(plan) < runs:
         plan.append((None, rng.uniform(0, total)))
     landed: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    stale_derived, marker_lagged = [], []
+    marker_lagged, leftovers = [], []
     started = time.monotonic()
-    outcomes_of_last = ""
     run_dir = tmp_path / "run"
     for number, (target, delay) in enumerate(plan):
         shutil.copytree(prepared.before_dir, run_dir)
@@ -392,29 +401,24 @@ def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: P
         where = "finished" if code == 0 else labels[-1] if labels else "before python"
         assert code in (0, -signal.SIGKILL), "".join(watch.other)
         landed[where] += 1
+        staged = list(tmp_path.glob(".run.staging-*"))
+        if staged:
+            leftovers.append(where)
         found = snapshot(run_dir)
         what = f"run {number} (killed in {where})"
+        assert PENDING_LINE not in found.derived, what
         sources = which(found.sources, prepared.before.sources, prepared.after.sources, what)
         provenance = which(
             found.provenance, prepared.before.provenance, prepared.after.provenance, what
         )
-        derived = which(
-            found.derived - {PENDING_LINE}, prepared.before.derived, prepared.after.derived, what
+        derived = which(found.derived, prepared.before.derived, prepared.after.derived, what)
+        assert provenance == sources == derived, (
+            f"{what}: {sources} sources, {provenance} provenance, {derived} derived results"
         )
-        # Between the ingest's two transactions the derived graph is the old one plus the
-        # mark that says it is being brought up to date (the next ingest recomputes it).
-        assert (PENDING_LINE in found.derived) == (sources == "new" and derived == "old"), what
-        assert provenance == sources, f"{what}: {sources} sources with {provenance} provenance"
         if sources == "old":
-            assert derived == "old", what
             assert found.version == prepared.before.version, what
         else:
             assert found.version not in (None, prepared.before.version), what
-        if derived != sources:
-            # New sources with the old derived graph: killed between the ingest's two
-            # transactions. Possible only while the pipeline writes the derived graph apart.
-            assert prepared.transactions > 1, f"{what}: new sources with the old derived graph"
-            stale_derived.append(where)
         # The version marker says the stored version, except after a kill between a commit
         # and the marker's rewrite; the next writable opening puts it right.
         if found.marker != found.version:
@@ -424,8 +428,8 @@ def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: P
         assert store.dataset_version() == found.version
         store.close()
         assert (run_dir / VERSION_MARKER).read_text(encoding="utf-8") == found.version
-        outcomes_of_last = sources if derived == sources else "new sources, old derived"
-        outcomes[outcomes_of_last] += 1
+        assert not list(tmp_path.glob(".run.staging-*")), f"{what}: a staging copy is left"
+        outcomes[sources] += 1
         if number < len(plan) - 1:
             shutil.rmtree(run_dir)
     report = {
@@ -435,33 +439,46 @@ def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: P
         "transactions_per_ingest": prepared.transactions,
         "landed": dict(landed),
         "outcomes": dict(outcomes),
-        "stale_derived_in": stale_derived,
+        "staging_copy_left_by_kill_in": leftovers,
         "marker_lagged_in": marker_lagged,
     }
     print("SIGKILL:", json.dumps(report))
-    # The last killed store takes a complete ingest and then validates. (Whether a store
-    # left with new sources and the old derived graph is repaired by running the same
-    # ingest again: test_rerun_after_kill_between_transactions_repairs_derived.)
+    # The last killed store takes a complete ingest and then validates.
     watch = PhaseWatch(ingest_args(run_dir, prepared.new_files))
     assert watch.finish() == 0, "".join(watch.other)
     found = snapshot(run_dir)
-    assert (found.sources, found.provenance) == (prepared.after.sources, prepared.after.provenance)
-    if outcomes_of_last != "new sources, old derived":
-        assert found.derived == prepared.after.derived
+    assert (found.sources, found.provenance, found.derived) == (
+        prepared.after.sources,
+        prepared.after.provenance,
+        prepared.after.derived,
+    )
     done = run_command(run_dir, "validate")
     assert done.returncode == 0, done.stdout + done.stderr
-    # Kills landed before, in and after the write of the sources.
-    assert {"read", "shacl"} <= set(landed), landed
+    # Kills landed before, in and after the derivation over the staging copy and the write.
+    assert {"shacl", "derive"} <= set(landed), landed
     assert any(where.startswith("write1:") for where in landed), landed
     assert outcomes["old"] and outcomes["new"], outcomes
 
 
 @pytest.mark.slow
-def test_rerun_after_kill_between_transactions_repairs_derived(
+def test_killed_ingest_leaves_old_or_new_version(prepared: Prepared, tmp_path: Path) -> None:
+    """SIGKILL an ingest in each part of it (CI's short form)."""
+    kill_runs(prepared, tmp_path, KILL_RUNS, SHORT_TARGETS)
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_killed_ingest_leaves_old_or_new_version_long(prepared: Prepared, tmp_path: Path) -> None:
+    """SIGKILL an ingest 20 times, once in every phase, then at random points."""
+    kill_runs(prepared, tmp_path, LONG_KILL_RUNS, TARGETS)
+
+
+@pytest.mark.slow
+def test_rerun_after_kill_while_deriving_publishes_the_new_version(
     prepared: Prepared, tmp_path: Path
 ) -> None:
-    """Kill the ingest as it starts computing the derived graph, then run it again: the
-    store ends with the new version whole, derived graph included."""
+    """Kill the ingest as it computes the derived graph (over its staging copy): the store
+    holds the old version whole; run it again: the new version, derived graph included."""
     store = tmp_path / "store"
     shutil.copytree(prepared.before_dir, store)
     watch = PhaseWatch(ingest_args(store, prepared.new_files))
@@ -471,11 +488,18 @@ def test_rerun_after_kill_between_transactions_repairs_derived(
         watch.process.send_signal(signal.SIGKILL)
         watch.finish()
     assert reached, "the ingest never reached the derive step"
+    found = snapshot(store)
+    assert (found.sources, found.provenance, found.derived) == (
+        prepared.before.sources,
+        prepared.before.provenance,
+        prepared.before.derived,
+    )
     watch = PhaseWatch(ingest_args(store, prepared.new_files))
     assert watch.finish() == 0, "".join(watch.other)
     found = snapshot(store)
     assert (found.sources, found.provenance) == (prepared.after.sources, prepared.after.provenance)
     assert found.derived == prepared.after.derived, "the derived graph is stale"
+    assert not list(tmp_path.glob(".store.staging-*"))
 
 
 # -- 2. Ingests racing queries ------------------------------------------------------------
@@ -641,7 +665,7 @@ def test_queries_during_ingests_see_one_version(
         part: {tuple(answers[v][part]): v for v in ("a", "b")} for part in ("studies", "derived")
     }
     # The embedded reader: each answer is one version's, and the version it reports with it
-    # is that version's (an unknown version is the one between an ingest's two transactions).
+    # is that version's (every version is one an ingest made: one transaction each).
     rounds = [json.loads(line) for line in out.splitlines()]
     errors = [r["error"] for r in rounds if "error" in r]
     assert not errors, errors[:5]
@@ -652,11 +676,9 @@ def test_queries_during_ingests_see_one_version(
         assert studies is not None, f"a mixed answer: {answer}"
         assert derived is not None, f"a mixed derived answer: {answer}"
         known = version_of.get(answer["version"])
-        if known is not None:
-            assert (studies, derived) == (known, known), (answer, known)
-            embedded["matching its version"] += 1
-        else:
-            embedded[f"intermediate version: studies {studies}, derived {derived}"] += 1
+        assert known is not None, f"an intermediate version: {answer}"
+        assert (studies, derived) == (known, known), (answer, known)
+        embedded["matching its version"] += 1
     # The server: every answer is one version's; its ETag names the dataset version the
     # server saw when the request came in (the answer may come from a newer one).
     server_counts: Counter[str] = Counter()

@@ -15,6 +15,7 @@ from rdflib.namespace import PROV
 from benchmarks.synthetic import SYNTHETIC_ID_BASE, generate
 from whatworks.analysis.derived import DERIVED_GRAPH, derive, restamp
 from whatworks.core.errors import InputError, ValidationFailed
+from whatworks.core.namespaces import source_graph
 from whatworks.core.store import EmbeddedStore, Triple, open_store
 from whatworks.ingest.pipeline import IngestReport, ingest
 
@@ -257,14 +258,16 @@ def test_a_fresh_graph_still_gets_everything(tmp_path: Path, sheets: Path) -> No
 EMMIE = "https://w3id.org/whatworks/emmie#"
 
 
-def test_a_run_that_dies_between_the_two_writes_is_repaired(
+def test_a_run_that_dies_while_deriving_writes_nothing(
     loaded: tuple[EmbeddedStore, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The derived results are computed over a staging copy before anything is written: a
+    run that dies there leaves the store as it was, and no staging copy behind."""
     store, folder = loaded
     import whatworks.analysis.derived
 
     def die(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("killed between the evidence and the derived graph")
+        raise RuntimeError("died while computing the derived graph")
 
     def lower_estimates(rows: list[Row]) -> list[Row]:
         for row in rows:
@@ -272,12 +275,36 @@ def test_a_run_that_dies_between_the_two_writes_is_repaired(
                 row["estimate"] = row["ci_lower"]
         return rows
 
+    version = store.dataset_version()
+    findings = set(store.triples(source_graph("synthetic.findings")))
+    before = stored_derived(store)
     with monkeypatch.context() as patch:
         patch.setattr(whatworks.analysis.derived, "derived_change", die)
         with pytest.raises(RuntimeError):
             run(store, edit(folder, "findings", lower_estimates))
-    # the evidence changed, its results did not: the next ingest recomputes everything
+    assert store.dataset_version() == version
+    assert set(store.triples(source_graph("synthetic.findings"))) == findings
+    assert stored_derived(store) == before
+    assert not list(store.path.parent.glob(f".{store.path.name}.staging-*"))
+    # the same ingest, run again, writes the evidence and its results together
+    report = run(store, folder / "synthetic.findings.csv")
+    assert report.derived == "partial" and report.version != version
+    assert_derived_is_a_full_recompute(store)
+
+
+def test_a_mark_left_by_an_earlier_two_transaction_ingest_is_repaired(
+    loaded: tuple[EmbeddedStore, Path],
+) -> None:
+    """A store whose derived graph holds the mark an earlier whatworks wrote with the
+    evidence (decision 0009) is recomputed whole by the next ingest, and the mark goes."""
+    store, folder = loaded
+    from rdflib import RDFS
+
+    from whatworks.ingest.pipeline import _PENDING
+
+    mark = (DERIVED_GRAPH, RDFS.comment, Literal(_PENDING))
+    store.update_graphs({DERIVED_GRAPH: ([], [mark])})
     report = run(store, edit(folder, "economic", lambda rows: rows[1:]))
     assert report.derived == "full"
+    assert mark not in stored_derived(store)
     assert_derived_is_a_full_recompute(store)
-    assert not any(str(o).startswith("being brought up") for _, _, o in stored_derived(store))

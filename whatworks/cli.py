@@ -757,6 +757,78 @@ def template(fmt: str, out: Path) -> None:
 
 
 @main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@store_option
+@click.pass_obj
+def backup(obj: Context, folder: Path, quiet: bool) -> None:
+    """Write a backup of the store to DIR, a folder that must not exist yet.
+
+    The engine's own backup: the store's table files, hard-linked when DIR is on the same
+    file system as the store (so it is quick and small), copied otherwise. DIR appears only
+    once the backup is whole; a backup that fails or is killed leaves nothing there and the
+    store as it was. It may run while `whatworks serve` reads the store. Embedded stores
+    only: for a remote store use `whatworks export` (N-Quads) or the server's own tools.
+    """
+    from whatworks.core.errors import StoreError
+    from whatworks.core.store import EmbeddedStore
+
+    if is_remote(store_target(obj.store_option)):
+        _fail(
+            StoreError(
+                "backup works on the embedded store only; for a remote store use "
+                "`whatworks export --format nquads` or the server's own backup"
+            )
+        )
+    try:
+        store = obj.open(read_only=True)
+        try:
+            assert isinstance(store, EmbeddedStore)
+            store.backup(folder)
+            version = store.dataset_version()
+        finally:
+            store.close()
+    except WhatworksError as exc:
+        _fail(exc)
+    if not quiet:
+        click.echo(f"backed up {store.location} (version {version}) to {folder}")
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@store_option
+@click.pass_obj
+def restore(obj: Context, folder: Path, quiet: bool) -> None:
+    """Replace the store with the backup in DIR (made by `whatworks backup`).
+
+    The backup is copied beside the store and opened there first; the store is swapped
+    for it only then, and the old store is removed after the swap. A restore that fails
+    or is killed before the swap leaves the store as it was (one killed during the swap
+    is finished by the next command that writes to the store, such as `ingest` or
+    `restore`). DIR is not changed. Stop any
+    ingest first: a store in use is refused. Embedded stores only.
+    """
+    from whatworks.core.errors import StoreError
+    from whatworks.core.store import restore_store
+
+    target = store_target(obj.store_option)
+    if is_remote(target):
+        _fail(
+            StoreError(
+                "restore works on the embedded store only; for a remote store load an "
+                "N-Quads export with the server's own tools"
+            )
+        )
+    try:
+        version = restore_store(folder, Path(target))
+    except WhatworksError as exc:
+        _fail(exc)
+    if not quiet:
+        click.echo(f"restored {folder} (version {version}) to {target}")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @store_option
 @click.pass_obj

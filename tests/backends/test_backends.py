@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from whatworks.core.errors import AnswerTooLarge, QueryTimeout
 from whatworks.core.namespaces import source_graph
 from whatworks.core.query_pool import BOOLEAN, GRAPH, SOLUTIONS, Job
 from whatworks.core.store import Store, open_store
+from whatworks.ingest.pipeline import ingest
 
 LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 #: Columns that differ between two loads of the same files (when and by which run).
@@ -411,6 +413,48 @@ def test_ingest_reingest_and_a_refused_sheet(backend: Backend, tmp_path: Path) -
             sorted(str(o) for s, p, o in store.triples(graph) if str(p).endswith("/title"))
             == titles
         )
+    finally:
+        store.close()
+
+
+def test_derived_results_are_published_with_the_evidence(backend: Backend, tmp_path: Path) -> None:
+    """An ingest computes the derived results over a private staging copy (on a remote
+    store: its export, bulk-loaded locally) and sends them with the evidence in one
+    write: each ingest moves the dataset version, and the derived results about the
+    synthetic interventions are those an embedded store computes from the same files."""
+    from tests.test_faults import write_version
+    from whatworks.analysis.derived import DERIVED_GRAPH
+
+    def synthetic_derived(store: Store) -> set[str]:
+        times = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)?")
+        return {
+            times.sub("T", f"{s.n3()} {p.n3()} {o.n3()}")
+            for s, p, o in store.triples(DERIVED_GRAPH)
+            if str(s).startswith(SYNTHETIC_BASE)
+        }
+
+    reference = open_store(tmp_path / "reference")
+    for name, studies in (("a", 9), ("b", 6)):
+        files = write_version(tmp_path / name, name, studies)
+        ingest(files, reference, base=SYNTHETIC_BASE)
+        before = _version(backend)
+        done = backend.run("ingest", "-q", "--id-base", SYNTHETIC_BASE, *map(str, files))
+        assert done.returncode == 0, done.stderr
+        store = backend.open(read_only=True)
+        try:
+            found = synthetic_derived(store)
+            after = store.dataset_version()
+        finally:
+            store.close()
+        assert found and found == synthetic_derived(reference), name
+        assert after != before
+    reference.close()
+
+
+def _version(backend: Backend) -> str | None:
+    store = backend.open(read_only=True)
+    try:
+        return store.dataset_version()
     finally:
         store.close()
 

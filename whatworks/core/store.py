@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -168,10 +170,16 @@ class EmbeddedStore:
         read_only: bool = False,
         query_workers: int = 0,
         queue_timeout: float = 5.0,
+        phases: str = "store",
     ):
         self.path = path
         self.location = str(path)
         self.read_only = read_only
+        #: the name its writes give their steps in phase markers (see DEBUG_PHASES_ENV)
+        self.phases = phases
+        #: for a staging copy: the store it copies (named in its errors)
+        self.origin = self.location
+        self._wrote = False
         self.queue_timeout = queue_timeout
         self._pool: QueryPool | None = None
         self._pool_lock = threading.Lock()  # request threads may start the pool together
@@ -181,11 +189,13 @@ class EmbeddedStore:
                 raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
         else:
             try:
+                _finish_restore(path)
                 path.mkdir(parents=True, exist_ok=True)
                 self._view = ox.Store(str(path))
             except OSError as exc:
                 raise StoreError(_explain_open_error(path, exc)) from exc
             self._repair_marker()
+            self._remove_leftover_staging()
         if query_workers > 0:
             self._start_pool(query_workers)
 
@@ -221,6 +231,90 @@ class EmbeddedStore:
         if current != version:
             with contextlib.suppress(OSError):  # a full disk: the next write reports it
                 self._write_marker(version)
+
+    def _remove_leftover_staging(self) -> None:
+        """Remove the staging copies a killed ingest left beside the store.
+
+        A writable opening holds the store's lock, so no other process is writing to it:
+        every staging copy beside it belongs to a process that is gone.
+        """
+        for leftover in self.path.parent.glob(f".{self.path.name}{STAGING_INFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def staging_copy(self) -> Iterator[EmbeddedStore]:
+        """A private, writable copy of the store, removed on leaving the block.
+
+        The copy is the engine's own backup (a RocksDB checkpoint) in a folder beside the
+        store: table files are hard links, so it takes the time of flushing the memory
+        tables, not of copying the data. Writes to the copy never reach the store or its
+        readers. A copy left by a killed process is removed at the next writable opening.
+
+        :raises StoreError: the copy could not be made; the store is unchanged.
+        """
+        if self.read_only:
+            raise StoreError(f"the store at {self.location} is open read-only")
+        target = self.path.parent / (
+            f".{self.path.name}{STAGING_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
+        _debug_phase("copy", "staging")
+        try:
+            self._store.backup(str(target))
+            copy = EmbeddedStore(target, phases="staging")
+            copy.origin = self.location
+        except (OSError, StoreError) as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            cause = _cause(exc) if isinstance(exc, OSError) else str(exc)
+            raise StoreError(
+                f"could not make a staging copy of the store at {self.location} in "
+                f"{target}: {cause}; the store is unchanged"
+            ) from exc
+        try:
+            yield copy
+        finally:
+            copy.close()
+            _debug_phase("cleanup", "staging")
+            shutil.rmtree(target, ignore_errors=True)
+
+    def backup(self, target: Path) -> None:
+        """Write a backup of the store to the folder ``target`` (which must not exist).
+
+        The engine's own backup (hard links to the immutable table files when ``target`` is
+        on the same file system) is written into a temporary folder beside ``target`` and
+        renamed to it when complete, with a file saying what it is
+        (:data:`BACKUP_MANIFEST`), so that ``target`` is either absent or a whole backup.
+
+        :raises StoreError: ``target`` exists, or the backup could not be written (nothing
+            is left at ``target``); the store is unchanged either way.
+        """
+        target = target.expanduser().absolute()
+        if target.exists():
+            raise StoreError(f"{target} already exists; give a new folder for the backup")
+        _remove_dead_temporaries(target.parent, f".{target.name}{BACKUP_INFIX}")
+        partial = (
+            target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not self.read_only:
+                self._store.flush()
+            _debug_phase("backup", self.phases)
+            self._store.backup(str(partial))
+            version = self.dataset_version() or ""
+            (partial / VERSION_MARKER).write_text(version, encoding="utf-8")
+            (partial / BACKUP_MANIFEST).write_text(
+                f"whatworks backup\nversion: {version}\nsource: {self.location}\n"
+                f"created: {datetime.now(UTC).isoformat()}\n",
+                encoding="utf-8",
+            )
+            _debug_phase("rename", self.phases)
+            partial.rename(target)
+        except OSError as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise StoreError(
+                f"could not write a backup of the store at {self.location} to {target}: "
+                f"{_cause(exc)}; the store is unchanged"
+            ) from exc
 
     def _write_marker(self, version: str) -> None:
         marker = self.path / VERSION_MARKER
@@ -323,7 +417,7 @@ class EmbeddedStore:
         version = new_version()
         parts = version_update(version)
         try:
-            _debug_phase("diff")
+            _debug_phase("diff", self.phases)
             for target, content in graphs.items():
                 graph = ox.NamedNode(str(target))
                 new = {statement(t) for t in content}
@@ -346,9 +440,11 @@ class EmbeddedStore:
         ``INSERT DATA`` (one transaction in Oxigraph), sending only the change."""
         if self.read_only:
             raise StoreError(f"the store at {self.location} is open read-only")
+        if self.phases == "staging":
+            return self._update_privately(changes)
         version = new_version()
         parts = version_update(version)
-        _debug_phase("diff")
+        _debug_phase("diff", self.phases)
         try:
             for target, (gone, came) in changes.items():
                 parts += data_operations(
@@ -358,6 +454,32 @@ class EmbeddedStore:
             raise StoreError(f"could not write to the store: {exc}") from exc
         return self._commit(parts, version)
 
+    def _update_privately(self, changes: Mapping[URIRef, GraphChange]) -> str:
+        """:meth:`update_graphs` for a staging copy, which nobody else reads: the triples
+        that came go in through the engine's bulk loader, not a transaction (at 100k
+        triples a transaction took most of an ingest's write). The dataset version is left
+        as it was."""
+        _debug_phase("diff", self.phases)
+        try:
+            for target, (gone, came) in changes.items():
+                graph = ox.NamedNode(str(target))
+                for s, p, o in gone:
+                    self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph))  # type: ignore[arg-type]
+                _debug_phase("update", self.phases)
+                self._store.bulk_extend(
+                    ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)  # type: ignore[arg-type]
+                    for s, p, o in came
+                )
+            _debug_phase("flush", self.phases)
+            self._store.flush()
+        except OSError as exc:
+            raise StoreError(
+                f"could not write the staging copy ({self.location}) of the store at "
+                f"{self.origin}: {_cause(exc)}; the store is unchanged"
+            ) from exc
+        _debug_phase("done", self.phases)
+        return self.dataset_version() or ""
+
     def _commit(self, parts: list[str], version: str) -> str:
         """Run ``parts`` as one SPARQL update (one transaction), flush, rewrite the marker.
 
@@ -366,8 +488,9 @@ class EmbeddedStore:
         """
         update = " ;\n".join(parts)
         try:
-            _debug_phase("update")
+            _debug_phase("update", self.phases)
             self._store.update(update)
+            self._wrote = True
         except OSError as exc:
             # The update is one transaction: when it fails, none of it was applied.
             raise StoreError(
@@ -377,13 +500,13 @@ class EmbeddedStore:
         except (SyntaxError, ValueError) as exc:
             raise StoreError(f"could not write to the store: {exc}") from exc
         try:
-            _debug_phase("flush")
+            _debug_phase("flush", self.phases)
             self._store.flush()
             # Readers in other processes (the server's query workers) watch this file to
             # know when to reopen their read-only view.
-            _debug_phase("marker")
+            _debug_phase("marker", self.phases)
             self._write_marker(version)
-            _debug_phase("done")
+            _debug_phase("done", self.phases)
         except OSError as exc:
             # The transaction is committed (it is in the write-ahead log and is read back on
             # the next opening); say so rather than claim nothing happened.
@@ -401,6 +524,14 @@ class EmbeddedStore:
             if not self.read_only and self._view is not None:
                 self._view.flush()
         self._view = None
+        if self._wrote and self.phases == "store":
+            # The engine removes the write-ahead log of a large transaction only when the
+            # store is next opened (flush and optimize leave it): at 100k triples it was
+            # two thirds of the folder (146 MB of which the log 100 MB; 47 MB once
+            # reopened). Opening it once more here leaves the folder at its size.
+            with contextlib.suppress(OSError):
+                ox.Store(str(self.path))
+            self._wrote = False
 
 
 def new_version() -> str:
@@ -443,10 +574,169 @@ def open_store(
     )
 
 
-def _debug_phase(step: str) -> None:
+def _debug_phase(step: str, name: str = "store") -> None:
     if os.environ.get(DEBUG_PHASES_ENV):
-        sys.stderr.write(f"whatworks-phase: store:{step}\n")
+        sys.stderr.write(f"whatworks-phase: {name}:{step}\n")
         sys.stderr.flush()
+
+
+#: Staging copies are folders named ``.{store folder's name}.staging-{pid}-{random}``
+#: beside the store (:meth:`EmbeddedStore.staging_copy`).
+STAGING_INFIX = ".staging-"
+#: Backups and restores are written to ``.{name}.backup-{pid}-{random}`` beside their
+#: target first, then renamed.
+BACKUP_INFIX = ".backup-"
+#: The file that marks a folder as a whatworks backup (``whatworks restore`` refuses others).
+BACKUP_MANIFEST = "WHATWORKS_BACKUP"
+
+
+def _remove_dead_temporaries(folder: Path, prefix: str) -> None:
+    """Remove ``folder/{prefix}{pid}-*`` left by processes that are gone."""
+    for leftover in folder.glob(f"{prefix}*"):
+        pid = leftover.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def restore_store(backup: Path, target: Path) -> str | None:
+    """Replace the store folder ``target`` with a copy of the backup folder ``backup``
+    (made by :meth:`EmbeddedStore.backup`); return the restored dataset version.
+
+    The backup is copied into a temporary folder beside ``target`` and opened there; only
+    then is ``target`` swapped for it, by two renames. A process killed before the swap
+    leaves ``target`` as it was; one killed between the renames leaves the restore to be
+    finished by the next opening of the store (:func:`_finish_restore`). The backup itself
+    is not changed and can be restored again.
+
+    :raises StoreError: ``backup`` is not a whatworks backup, ``target`` is in use by
+        another process, or the copy failed; ``target`` is unchanged.
+    """
+    backup = backup.expanduser().absolute()
+    target = target.expanduser().absolute()
+    if not (backup / BACKUP_MANIFEST).is_file():
+        raise StoreError(
+            f"{backup} is not a whatworks backup (it has no {BACKUP_MANIFEST} file); "
+            "make one with `whatworks backup`"
+        )
+    _finish_restore(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_temporaries(target.parent, f".{target.name}{BACKUP_INFIX}")
+    # Hold the target's lock while copying: no ingest or server may be using it.
+    holder = None
+    if target.exists():
+        try:
+            holder = ox.Store(str(target))
+        except OSError as exc:
+            raise StoreError(_explain_open_error(target, exc)) from exc
+    partial = target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        _debug_phase("copy", "restore")
+        shutil.copytree(backup, partial)
+        (partial / BACKUP_MANIFEST).unlink()
+        copy = EmbeddedStore(partial)
+        version = copy.dataset_version()
+        copy.close()
+        del copy
+        partial.rename(_restoring(target))
+    except (OSError, StoreError) as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        cause = _cause(exc) if isinstance(exc, OSError) else str(exc)
+        raise StoreError(
+            f"could not restore {backup} to {target}: {cause}; the store is unchanged"
+        ) from exc
+    finally:
+        del holder
+    _debug_phase("swap", "restore")
+    if target.exists():
+        target.rename(_replaced(target))
+    _debug_phase("swapped", "restore")
+    _finish_restore(target)
+    return version
+
+
+def _restoring(target: Path) -> Path:
+    return target.parent / f".{target.name}.restoring"
+
+
+def _replaced(target: Path) -> Path:
+    return target.parent / f".{target.name}.replaced"
+
+
+def _finish_restore(target: Path) -> None:
+    """Finish or undo a restore of ``target`` that a killed process left half-way.
+
+    A complete copy waiting beside ``target`` (``.{name}.restoring``) is moved into place if
+    ``target`` was already renamed away; if ``target`` is still there the restore was killed
+    before its swap began, and the copy is dropped. The replaced store is then removed.
+    """
+    restoring, replaced = _restoring(target), _replaced(target)
+    if restoring.exists():
+        if target.exists():
+            shutil.rmtree(restoring, ignore_errors=True)
+        else:
+            restoring.rename(target)
+    if replaced.exists():
+        if target.exists():
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            replaced.rename(target)
+
+
+@contextlib.contextmanager
+def staging_copy(store: Store) -> Iterator[Store]:
+    """A private, writable copy of ``store`` for the duration of the block: what an ingest
+    writes there is seen by nobody else (see docs/decisions/0015-one-transaction-staged.md).
+
+    The embedded store copies itself with the engine's backup
+    (:meth:`EmbeddedStore.staging_copy`); any other store is exported as N-Quads and
+    bulk-loaded into an embedded store in a temporary folder (its cost grows with the
+    store). A temporary folder left by a killed process is removed by the next copy.
+
+    :raises StoreError: the copy could not be made; ``store`` is unchanged.
+    """
+    method = getattr(store, "staging_copy", None)
+    if method is not None:
+        with method() as copy:
+            yield copy
+        return
+    temporary = Path(tempfile.gettempdir())
+    _remove_dead_temporaries(temporary, "whatworks-staging-")
+    folder = Path(tempfile.mkdtemp(prefix=f"whatworks-staging-{os.getpid()}-"))
+    try:
+        _debug_phase("copy", "staging")
+        dump = folder / "dump.nq"
+        try:
+            with dump.open("wb") as out:
+                store.export(out, format="nquads")
+            engine = ox.Store(str(folder / "store"))
+            engine.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+            engine.flush()
+            del engine
+            dump.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"could not make a staging copy of the store at {store.location} in "
+                f"{folder}: {_cause(exc)}; the store is unchanged"
+            ) from exc
+        copy = EmbeddedStore(folder / "store", phases="staging")
+        copy.origin = store.location
+        try:
+            yield copy
+        finally:
+            copy.close()
+    finally:
+        _debug_phase("cleanup", "staging")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _explain_open_error(path: Path, exc: OSError) -> str:
