@@ -228,6 +228,8 @@ def test_arms_units_approximate_numbers_reviews_variants_and_standard_properties
 def test_the_intervention_page_shows_mechanism_evidence_and_the_family(
     ingested: Path, store_dir: Path
 ) -> None:
+    from flask import render_template
+
     from whatworks.core.catalogue import internal
     from whatworks.server import create_app
     from whatworks.server.page_data import construct
@@ -241,6 +243,8 @@ def test_the_intervention_page_shows_mechanism_evidence_and_the_family(
         of_variant = page_model(
             construct(internal("describe").text, {"iri": variant}, what="t"), variant
         )
+        with app.test_request_context():
+            html = render_template("resource.html", **model)
         mechanism = URIRef(iri("mechanism", "m1"))
         of_mechanism = page_model(
             construct(internal("describe").text, {"iri": mechanism}, what="t"), mechanism
@@ -253,6 +257,9 @@ def test_the_intervention_page_shows_mechanism_evidence_and_the_family(
     assert headings.index("Mechanisms") < headings.index(MECHANISM_EVIDENCE)
     assert [c.iri for c in of_variant["sections"][FAMILY]] == [iri("intervention", "i1")]
     assert [c.iri for c in of_mechanism["sections"][MECHANISM_EVIDENCE]] == [iri("finding", "f3")]
+    # The page itself (synthetic IRIs are not served at /id/, so it is rendered here).
+    assert f"{MECHANISM_EVIDENCE} <span" in html and f"{FAMILY} <span" in html
+    assert "Synthetic programme variant" in html and "Synthetic intermediate finding." in html
 
 
 # --- a fault in each new column, named by file, row and column --------------------------
