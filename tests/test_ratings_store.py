@@ -132,6 +132,20 @@ def test_ratings_are_derived_from_their_findings_and_rule(bundled_store: Path) -
     for row in designs:
         assert row.get("rule") == str(MARYLAND_SMS), row  # every such finding is rated
         assert row["r"].startswith(ID + "design-rating/")
+    # a design with no SMS level gets no level, and says why
+    unrated = select(
+        bundled_store,
+        """SELECT ?r ?design ?why WHERE {
+             GRAPH graph:derived { ?r a emmie:DesignRating ; emmie:aboutFinding ?f .
+               FILTER NOT EXISTS { ?r emmie:ratingLevel ?level }
+               OPTIONAL { ?r emmie:evidenceMissing ?why } }
+             ?f emmie:fromStudy/emmie:design ?design }""",
+    )
+    assert unrated  # the bundled base has reviews and programme evaluations
+    for row in unrated:
+        code = row["design"].rsplit("/", 1)[1]
+        assert sms_level(code) is None, row
+        assert row.get("why", "").startswith("no Maryland SMS level: "), row
     # the rules themselves are in the derived graph, with their sources
     for rule in (MARYLAND_SMS, EVIDENCE_TIERS):
         found = select(
