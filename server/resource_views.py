@@ -15,6 +15,7 @@ from rdflib.term import Node
 
 from whatworks.core.namespaces import BASE, CONCEPT, EMMIE_NS, ID
 
+from .citation import author_year
 from .page_data import label as term_label
 from .svg_charts import interval_svg
 
@@ -33,12 +34,17 @@ SECTIONS = (
     ("ReportedStatistic", "Reported statistics"),
     ("Study", "Studies"),
     ("Work", "Works"),
+    ("EvidenceRating", "Evidence tiers, computed by rule"),
+    ("DesignRating", "Design ratings, computed by rule"),
 )
 #: The section of findings on intermediate outcomes, evidence about a mechanism.
 MECHANISM_EVIDENCE = "Mechanism evidence (intermediate outcomes)"
 #: The section of an intervention's page listing the interventions it is a variant of, and
 #: its own variants: each links to its page, with its evidence.
 FAMILY = "Programme family (variants)"
+#: The kinds of rating whatworks computes by rule (docs/evidence-ratings.md): their cards
+#: say so, so that they are never taken for a curator's rating.
+COMPUTED = ("EvidenceRating", "DesignRating")
 #: Shown elsewhere on the card (or not at all): never in its property table.
 HIDDEN = {RDF.type, PROV.wasDerivedFrom, EMMIE_NS.key}
 
@@ -67,10 +73,30 @@ class Card:
     provenance: list[tuple[str, list[Value]]] = field(default_factory=list)
     effect: str = ""
     chart: str = ""
+    #: "computed by rule" on a rating whatworks computed; "" otherwise.
+    computed: str = ""
+    #: The rule a computed rating follows, as a link.
+    rule: Value | None = None
+
+
+def study_citation(graph: Graph, node: Node) -> str:
+    """A study named by its authors and year (``Fonagy et al. 2018``), from the work that
+    reports it; "" when the graph holds neither."""
+    work = graph.value(node, EMMIE_NS.reportedIn)
+    if work is None:
+        return ""
+    return author_year(
+        str(graph.value(work, EMMIE_NS.authors) or ""), graph.value(work, EMMIE_NS.publicationYear)
+    )
 
 
 def _name(graph: Graph, node: Node) -> str:
-    for predicate in (RDFS.label, DCTERMS.title):
+    if (node, RDF.type, EMMIE_NS.Study) in graph:
+        cited = study_citation(graph, node)
+        label = graph.value(node, RDFS.label)
+        if cited:
+            return f"{cited}: {label}" if label is not None else cited
+    for predicate in (RDFS.label, DCTERMS.title, EMMIE_NS.summary):
         found = graph.value(node, predicate)
         if found is not None:
             return str(found)
@@ -93,7 +119,13 @@ def _value(graph: Graph, node: Node) -> Value:
         return Value(_name(graph, node), href)
     if str(node).startswith(str(CONCEPT)) or str(node).startswith(BASE):
         return Value(term_label(node))
+    if str(node).startswith(("http://", "https://")) and term_label(node) == _last(node):
+        return Value(str(node), str(node), external=True)  # e.g. a rule's published source
     return Value(term_label(node) if term_label(node) != str(node) else str(node))
+
+
+def _last(node: Node) -> str:
+    return str(node).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 def _properties(graph: Graph, node: Node, *, skip: set[Node]) -> list[tuple[str, list[Value]]]:
@@ -120,8 +152,12 @@ def _kind(graph: Graph, node: Node) -> str:
 
 def _provenance(graph: Graph, node: Node) -> list[tuple[str, list[Value]]]:
     out: list[tuple[str, list[Value]]] = []
-    for row in graph.objects(node, PROV.wasDerivedFrom):
+    for row in sorted(graph.objects(node, PROV.wasDerivedFrom), key=str):
         source = graph.value(row, DCTERMS.isPartOf)
+        if source is None and graph.value(row, EMMIE_NS.rowNumber) is None:
+            # not a source row: a record a computed result was derived from
+            out.append(("derived from", [_value(graph, row)]))
+            continue
         file_name = str(graph.value(source, DCTERMS.title)) if source is not None else "?"
         sheet = graph.value(row, EMMIE_NS.sheetName)
         number = graph.value(row, EMMIE_NS.rowNumber)
@@ -188,7 +224,17 @@ def card(graph: Graph, node: Node) -> Card:
     ]
     effect, chart = _effect(graph, node)
     if kind == "EmmieCoding" and graph.value(node, EMMIE_NS.qualityLevel) is None:
-        effect = "EMMIE-Q level: not rated"
+        effect = "EMMIE-Q level: not rated by a curator"
+    computed, rule = "", None
+    if kind in COMPUTED:
+        computed = "computed by rule, not a curator's rating"
+        found = graph.value(node, EMMIE_NS.ratingRule)
+        if found is not None:
+            rule = _value(graph, found)
+        level = graph.value(node, EMMIE_NS.ratingLevel)
+        effect = term_label(level) if level is not None else "no level"
+    elif kind == "Study":
+        title = _name(graph, node)
     return Card(
         iri=str(node),
         href=local_href(node),
@@ -199,6 +245,8 @@ def card(graph: Graph, node: Node) -> Card:
         provenance=_provenance(graph, node),
         effect=effect,
         chart=chart,
+        computed=computed,
+        rule=rule,
     )
 
 
@@ -243,6 +291,29 @@ def schema_org(graph: Graph, node: URIRef, kind: str, title: str, href: str) -> 
     return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
 
+def _cites(graph: Graph, record: Node, node: Node, kind: str) -> bool:
+    """Whether ``record`` (of ``kind``) is listed on ``node``'s page."""
+    if kind == "DesignRating":
+        # on its finding's page and its study's, not its intervention's (the tiers are there)
+        finding = graph.value(record, EMMIE_NS.aboutFinding)
+        return finding == node or (
+            finding is not None and (finding, EMMIE_NS.fromStudy, node) in graph
+        )
+    return (
+        any(
+            (record, p, node) in graph
+            for p in (
+                EMMIE_NS.fromStudy,
+                EMMIE_NS.aboutIntervention,
+                EMMIE_NS.evaluates,
+                EMMIE_NS.evidencesMechanism,
+            )
+        )
+        or (record, EMMIE_NS.reportedIn, node) in graph
+        or (node, EMMIE_NS.reportedIn, record) in graph
+    )
+
+
 def page_model(graph: Graph, node: URIRef) -> dict[str, Any]:
     """Everything ``resource.html`` shows for ``node``."""
     main = card(graph, node)
@@ -252,18 +323,7 @@ def page_model(graph: Graph, node: URIRef) -> dict[str, Any]:
         items = [
             s
             for s in sorted(set(graph.subjects(RDF.type, EMMIE_NS[name])), key=str)
-            if s != node
-            and any(
-                (s, p, node) in graph
-                for p in (
-                    EMMIE_NS.fromStudy,
-                    EMMIE_NS.aboutIntervention,
-                    EMMIE_NS.evaluates,
-                    EMMIE_NS.evidencesMechanism,
-                )
-            )
-            or (s, EMMIE_NS.reportedIn, node) in graph
-            or (node, EMMIE_NS.reportedIn, s) in graph
+            if s != node and _cites(graph, s, node, name)
         ]
         if name == "Finding":
             # A finding on an intermediate outcome is evidence about a mechanism: listed

@@ -152,7 +152,7 @@ def _gap_row(
     # link's accessible name).
     lines = _wrap(row["label"], 46 if sub else 42)
     first = y + 4 - 6.5 * (len(lines) - 1)
-    text = "".join(
+    text = " ".join(  # the space keeps the words apart in the text a screen reader reads
         f'<tspan x="{left - 8}" dy="{0 if i == 0 else 13}">{escape(line)}</tspan>'
         for i, line in enumerate(lines)
     )

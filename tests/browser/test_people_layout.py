@@ -39,6 +39,11 @@ PAGES = [
     "/ontology",
     "/id/study/chambers2019_parent_partner",
     "/api/docs",
+    # evidence ratings computed by rule: the gap map's default colouring with a cell's
+    # studies listed, a finding with its design rating, and a rule
+    "/gap-map?expand=family_meetings&cell=family_meetings/fgc:entry:effect",
+    "/id/finding/taylor2024_fgc_rct-days-in-care",
+    "/id/rule/evidence-tiers",
 ]
 
 

@@ -546,7 +546,7 @@ def _design_rating(item: _RatedFinding, level: int | None, when: datetime) -> li
     words = "no level" if level is None else ratings.SMS_LABELS[level]
     out: list[Triple] = [
         (iri, RDF.type, EMMIE.DesignRating),
-        (iri, RDFS.label, Literal(f"Design rating (computed by rule), {key}: {words}")),
+        (iri, RDFS.label, Literal(f"Design rating (computed by rule): {words}")),
         (iri, EMMIE.aboutFinding, item.finding),
         (iri, EMMIE.aboutIntervention, item.intervention),
         (iri, EMMIE.ratingRule, ratings.MARYLAND_SMS),

@@ -414,39 +414,44 @@ RULE_LABELS: dict[URIRef, str] = {
 
 
 def rule_description(rule: URIRef) -> str:
-    """The whole of ``rule`` in words: what it rates, every step, and what it cannot check."""
+    """The whole of ``rule`` in words, one step a line: what it rates, every step, and what
+    it cannot check."""
     if rule == MARYLAND_SMS:
-        rows = "; ".join(
-            f"{code}: {'no level' if level is None else f'level {level}'} ({reason})"
+        rows = "\n".join(
+            f"- {code}: {'no level' if level is None else f'level {level}'} ({reason})"
             for code, (level, reason) in SMS_BY_DESIGN.items()
         )
         return (
             "Rates each finding about an intervention on the Maryland Scientific Methods Scale "
-            "(1: correlation at one point in time; 2: before and after, no comparable control; "
-            "3: before and after with a comparable control group; 4: as 3, controlling for "
-            "other influences, or as-good-as-random variation; 5: random assignment) from the "
-            "design code of its study, by this table: "
-            f"{rows}. The level says what the design can show at best: how well a study "
-            "carried its design out (attrition, baseline equivalence) is not coded and not "
-            "checked. Computed by rule from the coded design, never a curator's rating. "
-            "Details: docs/evidence-ratings.md."
+            "from the design code of its study. Levels: 1, correlation at one point in time; "
+            "2, before and after, no comparable control; 3, before and after with a comparable "
+            "control group; 4, as 3, controlling for other influences, or as-good-as-random "
+            "variation; 5, random assignment.\n"
+            f"Design code → level:\n{rows}\n"
+            "The level says what the design can show at best: how well a study carried its "
+            "design out (attrition, baseline equivalence) is not coded and not checked.\n"
+            "Computed by rule from the coded design, never a curator's rating. Details: "
+            "docs/evidence-ratings.md."
         )
     if rule == EVIDENCE_TIERS:
         return (
             "Rates an intervention on one care outcome from its findings, on tiers modelled on "
             "the Title IV-E Prevention Services Clearinghouse's. A finding counts when its "
             f"study is at Maryland SMS {COUNTS_FROM} or above and its measure is the care "
-            "outcome itself, not a proxy. not rated: no finding comes from a design that "
-            "estimates an effect (no SMS level). does not currently meet criteria: no counting "
-            "finding is favourable, or one is unfavourable. promising: a counting finding is "
-            "favourable and none is unfavourable. supported: promising, and a favourable "
-            f"counting finding at SMS {STRONG_FROM} or above was measured {SUSTAINED_MONTHS} "
-            "months or more after the start. well-supported: supported, and favourable "
-            f"counting findings at SMS {STRONG_FROM} or above come from two or more independent "
-            f"samples, one measured {WELL_SUSTAINED_MONTHS} months or more after the start. "
-            "Not checked, because the coded data cannot show them: "
-            + "; ".join(NOT_CHECKED)
-            + ". Computed by rule, never a curator's rating. Details and how this differs "
+            "outcome itself, not a proxy.\n"
+            "- well-supported: supported, and favourable counting findings at SMS "
+            f"{STRONG_FROM} or above come from two or more independent samples, one measured "
+            f"{WELL_SUSTAINED_MONTHS} months or more after the start.\n"
+            f"- supported: promising, and a favourable counting finding at SMS {STRONG_FROM} "
+            f"or above was measured {SUSTAINED_MONTHS} months or more after the start.\n"
+            "- promising: a counting finding is favourable and none is unfavourable.\n"
+            "- does not currently meet criteria: findings have an SMS level, but no counting "
+            "finding is favourable, or one is unfavourable.\n"
+            "- not rated: no finding comes from a design that estimates an effect (no SMS "
+            "level).\n"
+            "Not checked, because the coded data cannot show them:\n"
+            + "\n".join(f"- {c}" for c in NOT_CHECKED)
+            + "\nComputed by rule, never a curator's rating. Details and how this differs "
             "from the Clearinghouse's handbook: docs/evidence-ratings.md."
         )
     raise ValueError(f"no rating rule {rule}")
