@@ -252,7 +252,7 @@ class Moderator:
     iri: str
     intervention: str
     label: str
-    outcome: str  # code, "" when about every outcome
+    outcomes: frozenset[str]  # codes; empty when about every outcome
     needs: frozenset[str]
     settings: frozenset[str]
 
@@ -356,13 +356,16 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
     moderators: dict[str, Moderator] = {}
     for row in read(internal("what_works_moderators").prepare({}).text, {}):
         iri = str(row["moderator"])
+        outcomes = {code(row["outcome"])} if row.get("outcome") else set()
         if iri in moderators:
+            kept = moderators[iri]
+            moderators[iri] = replace(kept, outcomes=kept.outcomes | outcomes)
             continue
         moderators[iri] = Moderator(
             iri=iri,
             intervention=str(row["intervention"]),
             label=str(row.get("label") or code(iri)),
-            outcome=code(row["outcome"]) if row.get("outcome") else "",
+            outcomes=frozenset(outcomes),
             needs=frozenset(codes.get((iri, "need"), ())),
             settings=frozenset(codes.get((iri, "setting"), ())),
         )
@@ -432,7 +435,7 @@ class Question:
 def _moderators_for(table: FindingTable, outcome: str) -> dict[str, list[Moderator]]:
     out: dict[str, list[Moderator]] = defaultdict(list)
     for m in table.moderators:
-        if not m.outcome or m.outcome == outcome:
+        if not m.outcomes or outcome in m.outcomes:
             out[m.intervention].append(m)
     return out
 
