@@ -194,22 +194,19 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results" / f"what-works-{args.label}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     o, x = result["ours"], result["oxigraph"]
-    print(
-        f"| {args.label} | first request (reads the table) | {o['first_request_with_table_s']} s |"
-    )
-    print(
-        f"| {args.label} | first page, cold, p50 / p95 | {o['cold']['p50_ms']} / {o['cold']['p95_ms']} ms |"
-    )
-    print(
-        f"| {args.label} | repeat, p50 / p95 | {o['repeat']['p50_ms']} / {o['repeat']['p95_ms']} ms |"
-    )
-    print(f"| {args.label} | If-None-Match → 304, p50 | {o['not_modified']['p50_ms']} ms |")
-    print(
-        f"| {args.label} | Oxigraph server, whole .rq, p50 / p95 | {x['full_query']['p50_ms']} / {x['full_query']['p95_ms']} ms |"
-    )
-    print(
-        f"| {args.label} | ratio cold p95 / Oxigraph p95 | {result['ratio_cold_p95_to_oxigraph_p95']} |"
-    )
+    lines = [
+        ("first request (reads the table)", f"{o['first_request_with_table_s']} s"),
+        ("first page, cold, p50 / p95", f"{o['cold']['p50_ms']} / {o['cold']['p95_ms']} ms"),
+        ("repeat, p50 / p95", f"{o['repeat']['p50_ms']} / {o['repeat']['p95_ms']} ms"),
+        ("If-None-Match → 304, p50", f"{o['not_modified']['p50_ms']} ms"),
+        (
+            "Oxigraph server, whole .rq, p50 / p95",
+            f"{x['full_query']['p50_ms']} / {x['full_query']['p95_ms']} ms",
+        ),
+        ("ratio cold p95 / Oxigraph p95", str(result["ratio_cold_p95_to_oxigraph_p95"])),
+    ]
+    for what, figure in lines:
+        print(f"| {args.label} | {what} | {figure} |")
 
 
 if __name__ == "__main__":
