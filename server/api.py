@@ -166,6 +166,20 @@ def _what_works(given: dict[str, str]) -> WhatWorksAnswer:
     return found
 
 
+def what_works_facets_of(given: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The facets of what_works_for_whom for ``given`` (checked), cached per version."""
+
+    def compute() -> tuple[dict[str, list[dict[str, Any]]], int]:
+        listed = what_works.facets(given)
+        return listed, 200 * sum(len(v) for v in listed.values())
+
+    key = ("what-works-facets", tuple(sorted(given.items())))
+    found: dict[str, list[dict[str, Any]]] = _answers().get(
+        server_state().store.current_version(), key, compute
+    )
+    return found
+
+
 def _csv(columns: list[str], rows: list[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -345,7 +359,7 @@ def what_works_facets() -> Response:
     if request.if_none_match and request.if_none_match.contains_weak(tag):
         response = Response(status=304, headers=headers)
     else:
-        listed = what_works.facets(given)
+        listed = what_works_facets_of(given)
         response = jsonify(
             {
                 "query": named.name,

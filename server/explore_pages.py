@@ -19,8 +19,14 @@ from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.formats import JSON
 from whatworks.core.namespaces import concept
 
-from . import what_works
-from .api import PAGING, next_url, paging, what_works_answer, what_works_envelope
+from .api import (
+    PAGING,
+    next_url,
+    paging,
+    what_works_answer,
+    what_works_envelope,
+    what_works_facets_of,
+)
 from .api_error import ApiError
 from .negotiation import PAGE, choose, offers
 from .page_data import dataset_version, label
@@ -192,7 +198,7 @@ def explore() -> Response:
             error = str(exc)
         else:
             found = what_works_answer(given)
-            listed = what_works.facets(given)
+            listed = what_works_facets_of(given)
     version = dataset_version()
     following = next_url(offset, limit, len(found.rows)) if found else None
     if as_json:
