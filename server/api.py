@@ -217,7 +217,18 @@ def what_works_envelope(
         "limit": limit,
         "offset": offset,
         "next": following,
-        "empty_because": found.empty_because,
+        "empty_because": [
+            {
+                **way,
+                "url": url_for(
+                    "api.run_query",
+                    name=what_works.QUERY,
+                    _external=True,
+                    **{k: v for k, v in given.items() if k not in way["parameters"]},
+                ),
+            }
+            for way in found.empty_because
+        ],
         "facets": url_for("api.what_works_facets", _external=True, **given),
     }
 

@@ -274,6 +274,9 @@ def test_an_empty_answer_names_the_parameter(live_server: LiveServer) -> None:
     answer = api(live_server, WWFW, params={"outcome": "entry", "country": "Narnia"}).json()
     assert answer["rows"] == [] and answer["total"] == 0
     assert [e["parameters"] for e in answer["empty_because"]] == [["country"]]
+    without = requests.get(answer["empty_because"][0]["url"], timeout=30).json()
+    assert without["total"] == answer["empty_because"][0]["n_rows"] > 0
+    assert "country" not in without["parameters"] or without["parameters"]["country"] is None
 
 
 def test_every_value_a_facet_lists_gives_rows(live_server: LiveServer) -> None:
