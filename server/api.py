@@ -166,6 +166,11 @@ def _what_works(given: dict[str, str]) -> WhatWorksAnswer:
     return found
 
 
+def what_works_pages() -> AnswerCache[Any]:
+    """The cache of answers, pages and the explorer's pages of the current version."""
+    return _answers()
+
+
 def what_works_facets_of(given: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """The facets of what_works_for_whom for ``given`` (checked), cached per version."""
 

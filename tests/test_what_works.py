@@ -6,8 +6,11 @@ ordering."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from rdflib import RDF, RDFS, Literal, URIRef
@@ -279,3 +282,17 @@ def test_on_the_bundled_base_no_single_proxy_study_outranks_a_rated_trial(
                     row["intervention"],
                     later["intervention"],
                 )
+
+
+def test_the_readme_examples_return_rows(bundled: EmbeddedStore) -> None:
+    """Every what_works_for_whom example of the README (CLI and curl) has rows."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    asked = []
+    for line in readme.splitlines():
+        if "query what_works_for_whom" in line:
+            asked.append(dict(re.findall(r"--param (\w+)=(\S+)", line)))
+        for query in re.findall(r"/api/queries/what_works_for_whom\?([^'\s`]+)", line):
+            asked.append(dict(parse_qsl(query)))
+    assert len(asked) >= 2
+    for params in asked:
+        assert reference(bundled, ww.Question.of(params)), params
