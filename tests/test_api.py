@@ -195,9 +195,7 @@ def test_limit_gives_a_page_a_total_and_a_working_next(live_server: LiveServer) 
 def test_every_catalogue_query_pages(live_server: LiveServer, name: str) -> None:
     named = catalogue()[name]
     start = "https://w3id.org/whatworks/id/finding/fonagy2018_start-placement-18m"
-    params = {
-        p.name: p.allowed()[0] if p.allowed() else start for p in named.params if p.required
-    }
+    params = {p.name: p.allowed()[0] if p.allowed() else start for p in named.params if p.required}
     whole = api(live_server, f"/api/queries/{name}", params={**params, "limit": "500"}).json()
     one = api(live_server, f"/api/queries/{name}", params={**params, "limit": "1", "offset": "1"})
     assert one.status_code == 200, one.text
