@@ -292,3 +292,32 @@ def test_every_value_a_facet_lists_gives_rows(live_server: LiveServer) -> None:
     assert again.status_code == 304
     bad = api(live_server, WWFW + "/facets", params={"outcome": "nowhere"})
     assert bad.status_code == 400
+
+
+def test_an_answer_is_computed_once_per_version_and_question(
+    bundled_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages, formats and repeats of one question are slices of one computed answer."""
+    from whatworks.server import create_app, what_works
+
+    calls: list[dict[str, str]] = []
+    answer = what_works.answer
+
+    def counted(given: dict[str, str]) -> Any:
+        calls.append(dict(given))
+        return answer(given)
+
+    monkeypatch.setattr(what_works, "answer", counted)
+    client = create_app({"store": str(bundled_store), "query_workers": 1}).test_client()
+    for path in (
+        WWFW + "?outcome=entry&limit=2",
+        WWFW + "?outcome=entry&limit=2",
+        WWFW + "?outcome=entry&limit=2&offset=2",
+        WWFW + ".csv?outcome=entry",
+        "/explore?outcome=entry",
+    ):
+        accept = "text/html" if path.startswith("/explore") else "*/*"
+        assert client.get(path, headers={"Accept": accept}).status_code == 200, path
+    assert calls == [{"outcome": "entry"}]
+    client.get(WWFW + "?outcome=entry&country=UK")
+    assert calls == [{"outcome": "entry"}, {"outcome": "entry", "country": "UK"}]
