@@ -237,14 +237,20 @@ class Finding:
 
     def ages(self) -> frozenset[int]:
         """The ages the finding's population covers: stated ages win over the band."""
-        if self.min_age is not None or self.max_age is not None:
-            low = self.min_age if self.min_age is not None else 0
-            high = self.max_age if self.max_age is not None else 25
-            return frozenset(range(low, high + 1))
-        if self.band in AGE_BANDS:
-            low, high = AGE_BANDS[self.band]
-            return frozenset(range(low, high + 1))
-        return frozenset()
+        return _ages(self.min_age, self.max_age, self.band)
+
+
+def _ages(min_age: int | None, max_age: int | None, band: str) -> frozenset[int]:
+    """The ages a population covers: its stated ages (a missing end is 0 or 25), else its
+    band's range, else none."""
+    if min_age is not None or max_age is not None:
+        low = min_age if min_age is not None else 0
+        high = max_age if max_age is not None else 25
+        return frozenset(range(low, high + 1))
+    if band in AGE_BANDS:
+        low, high = AGE_BANDS[band]
+        return frozenset(range(low, high + 1))
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,7 @@ class Moderator:
     outcomes: frozenset[str]  # codes; empty when about every outcome
     needs: frozenset[str]
     settings: frozenset[str]
+    ages: frozenset[int] = frozenset()  # the ages its population covers
 
 
 @dataclass
@@ -357,9 +364,16 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
     for row in read(internal("what_works_moderators").prepare({}).text, {}):
         iri = str(row["moderator"])
         outcomes = {code(row["outcome"])} if row.get("outcome") else set()
+        ages = _ages(
+            _integer(row.get("min_age")),
+            _integer(row.get("max_age")),
+            code(row["band"]) if row.get("band") else "",
+        )
         if iri in moderators:
             kept = moderators[iri]
-            moderators[iri] = replace(kept, outcomes=kept.outcomes | outcomes)
+            moderators[iri] = replace(
+                kept, outcomes=kept.outcomes | outcomes, ages=kept.ages | ages
+            )
             continue
         moderators[iri] = Moderator(
             iri=iri,
@@ -368,6 +382,7 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
             outcomes=frozenset(outcomes),
             needs=frozenset(codes.get((iri, "need"), ())),
             settings=frozenset(codes.get((iri, "setting"), ())),
+            ages=ages,
         )
     tiers: dict[tuple[str, str], tuple[str, str, str]] = {}
     sms: dict[str, tuple[int, str]] = {}
@@ -447,7 +462,7 @@ def _values(
     and for the filters alike."""
     study = table.studies.get(f.study)
     if name == "age":
-        return frozenset(str(a) for a in f.ages())
+        return frozenset(str(a) for a in f.ages().union(*(m.ages for m in moderators)))
     if name == "need":
         return f.needs.union(*(m.needs for m in moderators))
     if name == "setting":
@@ -692,6 +707,7 @@ def _row(
         for m in mods.get(intervention, ())
         if ("need" in asked and asked["need"] in m.needs)
         or ("setting" in asked and asked["setting"] in m.settings)
+        or ("age" in asked and asked["age"].isdigit() and int(asked["age"]) in m.ages)
     ]
     row: dict[str, Any] = {c: profile.get(c) for c in RQ_COLUMNS}
     row.update(
