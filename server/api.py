@@ -158,10 +158,30 @@ def _sparql_results(named: NamedQuery, bindings: dict[str, Node], given: dict[st
 def _what_works(given: dict[str, str]) -> WhatWorksAnswer:
     def compute() -> tuple[WhatWorksAnswer, int]:
         found = what_works.answer(given)
-        return found, len(json.dumps(found.rows, default=str))
+        # an estimate of its size (its rows are built as pages read them: decision 0014)
+        return found, 2000 * len(found.rows)
 
     key = ("what-works", tuple(sorted(given.items())))
     found: WhatWorksAnswer = _answers().get(server_state().store.current_version(), key, compute)
+    return found
+
+
+def what_works_pages() -> AnswerCache[Any]:
+    """The cache of answers, pages and the explorer's pages of the current version."""
+    return _answers()
+
+
+def what_works_facets_of(given: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The facets of what_works_for_whom for ``given`` (checked), cached per version."""
+
+    def compute() -> tuple[dict[str, list[dict[str, Any]]], int]:
+        listed = what_works.facets(given)
+        return listed, 200 * sum(len(v) for v in listed.values())
+
+    key = ("what-works-facets", tuple(sorted(given.items())))
+    found: dict[str, list[dict[str, Any]]] = _answers().get(
+        server_state().store.current_version(), key, compute
+    )
     return found
 
 
@@ -202,7 +222,18 @@ def what_works_envelope(
         "limit": limit,
         "offset": offset,
         "next": following,
-        "empty_because": found.empty_because,
+        "empty_because": [
+            {
+                **way,
+                "url": url_for(
+                    "api.run_query",
+                    name=what_works.QUERY,
+                    _external=True,
+                    **{k: v for k, v in given.items() if k not in way["parameters"]},
+                ),
+            }
+            for way in found.empty_because
+        ],
         "facets": url_for("api.what_works_facets", _external=True, **given),
     }
 
@@ -245,6 +276,32 @@ def run_query(name: str) -> Response:
         response = Response(status=304, headers=headers)
         response.set_etag(tag)
         return response
+
+    def compute() -> tuple[tuple[bytes, str, dict[str, str]], int]:
+        made = _page(named, given, bindings, media, version, limit, offset, headers)
+        body = made.get_data()
+        extra = {k: made.headers[k] for k in ("Link", "X-Total-Count") if k in made.headers}
+        return (body, made.content_type or ENVELOPE, extra), len(body)
+
+    # the page itself is kept too: a repeat is a lookup (the tag names everything it shows)
+    body, content_type, extra = _answers().get(version, ("page", tag), compute)
+    response = Response(body, content_type=content_type, headers={**headers, **extra})
+    response.set_etag(tag)
+    return response
+
+
+def _page(
+    named: NamedQuery,
+    given: dict[str, str],
+    bindings: dict[str, Node],
+    media: str,
+    version: str,
+    limit: int,
+    offset: int,
+    headers: dict[str, str],
+) -> Response:
+    """One page of the answer to ``named`` with ``given``, in ``media``."""
+    headers = dict(headers)
     python = named.name == what_works.QUERY and media != SPARQL_JSON
     found = _what_works(given) if python else None
     results = None if python else _sparql_results(named, bindings, given)
@@ -264,9 +321,7 @@ def run_query(name: str) -> Response:
             body = _csv(columns, [[_csv_cell(r.get(c)) for c in columns] for r in rows])
             response = Response(body, content_type="text/csv; charset=utf-8", headers=headers)
         else:
-            response = jsonify(
-                what_works_envelope(given, version, found, limit, offset, following)
-            )
+            response = jsonify(what_works_envelope(given, version, found, limit, offset, following))
             response.headers.update(headers)
     else:
         assert results is not None
@@ -297,7 +352,6 @@ def run_query(name: str) -> Response:
                 }
             )
             response.headers.update(headers)
-    response.set_etag(tag)
     return response
 
 
@@ -321,7 +375,7 @@ def what_works_facets() -> Response:
     if request.if_none_match and request.if_none_match.contains_weak(tag):
         response = Response(status=304, headers=headers)
     else:
-        listed = what_works.facets(given)
+        listed = what_works_facets_of(given)
         response = jsonify(
             {
                 "query": named.name,

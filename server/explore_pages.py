@@ -19,8 +19,15 @@ from whatworks.core.emmie import DIMENSIONS
 from whatworks.core.formats import JSON
 from whatworks.core.namespaces import concept
 
-from . import what_works
-from .api import PAGING, next_url, paging, what_works_answer, what_works_envelope
+from .api import (
+    PAGING,
+    next_url,
+    paging,
+    what_works_answer,
+    what_works_envelope,
+    what_works_facets_of,
+    what_works_pages,
+)
 from .api_error import ApiError
 from .negotiation import PAGE, choose, offers
 from .page_data import dataset_version, label
@@ -192,7 +199,7 @@ def explore() -> Response:
             error = str(exc)
         else:
             found = what_works_answer(given)
-            listed = what_works.facets(given)
+            listed = what_works_facets_of(given)
     version = dataset_version()
     following = next_url(offset, limit, len(found.rows)) if found else None
     if as_json:
@@ -200,32 +207,44 @@ def explore() -> Response:
         response = jsonify(what_works_envelope(given, version, found, limit, offset, following))
         response.headers["Vary"] = "Accept"
         return response
-    rows = [_row_view(r) for r in found.rows[offset : offset + limit]] if found else []
-    outcome = given.get("outcome", "")
-    previous = max(offset - limit, 0) if offset else None
-    html = render_template(
-        "explore.html",
-        fields=[_field(p, given, listed.get(p.name) if found else None) for p in named.params],
-        answer=found,
-        rows=rows,
-        total=len(found.rows) if found else 0,
-        first=offset + 1,
-        last=offset + len(rows),
-        next_href=_explore_url(given, offset=str(offset + limit), limit=request.args.get("limit"))
-        if following
-        else "",
-        previous_href=_explore_url(given, offset=str(previous), limit=request.args.get("limit"))
-        if previous is not None
-        else "",
-        empty=_empty_sentence(found.empty_because, given) if found else [],
-        error=error,
-        version=version,
-        outcome_label=label(concept("outcome", outcome)) if outcome else "",
-        json_url=request.full_path.replace("/explore", "/explore.json", 1).rstrip("?"),
-        api_url=request.full_path.replace("/explore", f"/api/queries/{QUERY}", 1).rstrip("?"),
-        query_url=f"/api/queries#{QUERY}",
-        dimensions=DIMENSIONS,
-    )
+
+    def page() -> tuple[str, int]:
+        rows = [_row_view(r) for r in found.rows[offset : offset + limit]] if found else []
+        outcome = given.get("outcome", "")
+        previous = max(offset - limit, 0) if offset else None
+        html = render_template(
+            "explore.html",
+            fields=[_field(p, given, listed.get(p.name) if found else None) for p in named.params],
+            answer=found,
+            rows=rows,
+            total=len(found.rows) if found else 0,
+            first=offset + 1,
+            last=offset + len(rows),
+            next_href=_explore_url(
+                given, offset=str(offset + limit), limit=request.args.get("limit")
+            )
+            if following
+            else "",
+            previous_href=_explore_url(given, offset=str(previous), limit=request.args.get("limit"))
+            if previous is not None
+            else "",
+            empty=_empty_sentence(found.empty_because, given) if found else [],
+            error=error,
+            version=version,
+            outcome_label=label(concept("outcome", outcome)) if outcome else "",
+            json_url=request.full_path.replace("/explore", "/explore.json", 1).rstrip("?"),
+            api_url=request.full_path.replace("/explore", f"/api/queries/{QUERY}", 1).rstrip("?"),
+            query_url=f"/api/queries#{QUERY}",
+            dimensions=DIMENSIONS,
+        )
+        return html, len(html)
+
+    if error:
+        html = page()[0]
+    else:
+        # the page of a question is kept with its answer (see the API's answer cache)
+        page_key = ("explore-html", request.full_path)
+        html = what_works_pages().get(version, page_key, page)
     response = Response(html, mimetype="text/html", status=400 if error else 200)
     response.headers["Vary"] = "Accept"
     return response

@@ -33,7 +33,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -390,9 +390,12 @@ def matrix(filters: Filters, *, expand: Iterable[str] | None = None, lists: bool
     return cached_per_version("matrix", (filters, tuple(sorted(wanted)), lists), compute)
 
 
-def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
-    """Compute the landing page's and the default gap map's summaries, and the what-works
-    finding table (:mod:`.what_works`), in the background, at
+def keep_warm(
+    app: Flask, *, every: float = 2.0, also: Sequence[Callable[[], object]] = ()
+) -> threading.Thread:
+    """Compute the landing page's and the default gap map's summaries, and whatever
+    ``also`` computes (the what-works finding table: :func:`.what_works.table`), in the
+    background, at
     start and whenever the dataset version changes, so that readers find them ready (on a
     large base they take a while: BENCHMARKS.md). One thread; it uses one query worker at a
     time, like any reader, and gives up on a version only when its queries fail."""
@@ -409,10 +412,8 @@ def keep_warm(app: Flask, *, every: float = 2.0) -> threading.Thread:
                         started = time.perf_counter()
                         coverage(Filters())
                         matrix(Filters(), expand=drawn_types(set()))
-                        # the what-works table (imported here: it builds on this module)
-                        from .what_works import table
-
-                        table()
+                        for compute in also:
+                            compute()
                         warmed = version
                         log.info(
                             "summaries of version %s ready in %.1f s",

@@ -1,6 +1,7 @@
 """The what-works-for-whom answer of the server: the per-version finding table
 (:mod:`whatworks.analysis.what_works`), read through the query workers once per dataset
-version, ahead of readers by :func:`~.gap_map.keep_warm`, and kept with the gap map's
+version, ahead of readers by :func:`~.gap_map.keep_warm` (``whatworks serve`` passes
+:func:`table` to it), and kept with the gap map's
 summaries (:func:`~.gap_map.cached_per_version`)."""
 
 from __future__ import annotations

@@ -195,9 +195,7 @@ def test_limit_gives_a_page_a_total_and_a_working_next(live_server: LiveServer) 
 def test_every_catalogue_query_pages(live_server: LiveServer, name: str) -> None:
     named = catalogue()[name]
     start = "https://w3id.org/whatworks/id/finding/fonagy2018_start-placement-18m"
-    params = {
-        p.name: p.allowed()[0] if p.allowed() else start for p in named.params if p.required
-    }
+    params = {p.name: p.allowed()[0] if p.allowed() else start for p in named.params if p.required}
     whole = api(live_server, f"/api/queries/{name}", params={**params, "limit": "500"}).json()
     one = api(live_server, f"/api/queries/{name}", params={**params, "limit": "1", "offset": "1"})
     assert one.status_code == 200, one.text
@@ -274,6 +272,9 @@ def test_an_empty_answer_names_the_parameter(live_server: LiveServer) -> None:
     answer = api(live_server, WWFW, params={"outcome": "entry", "country": "Narnia"}).json()
     assert answer["rows"] == [] and answer["total"] == 0
     assert [e["parameters"] for e in answer["empty_because"]] == [["country"]]
+    without = requests.get(answer["empty_because"][0]["url"], timeout=30).json()
+    assert without["total"] == answer["empty_because"][0]["n_rows"] > 0
+    assert "country" not in without["parameters"] or without["parameters"]["country"] is None
 
 
 def test_every_value_a_facet_lists_gives_rows(live_server: LiveServer) -> None:
@@ -291,3 +292,32 @@ def test_every_value_a_facet_lists_gives_rows(live_server: LiveServer) -> None:
     assert again.status_code == 304
     bad = api(live_server, WWFW + "/facets", params={"outcome": "nowhere"})
     assert bad.status_code == 400
+
+
+def test_an_answer_is_computed_once_per_version_and_question(
+    bundled_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages, formats and repeats of one question are slices of one computed answer."""
+    from whatworks.server import create_app, what_works
+
+    calls: list[dict[str, str]] = []
+    answer = what_works.answer
+
+    def counted(given: dict[str, str]) -> Any:
+        calls.append(dict(given))
+        return answer(given)
+
+    monkeypatch.setattr(what_works, "answer", counted)
+    client = create_app({"store": str(bundled_store), "query_workers": 1}).test_client()
+    for path in (
+        WWFW + "?outcome=entry&limit=2",
+        WWFW + "?outcome=entry&limit=2",
+        WWFW + "?outcome=entry&limit=2&offset=2",
+        WWFW + ".csv?outcome=entry",
+        "/explore?outcome=entry",
+    ):
+        accept = "text/html" if path.startswith("/explore") else "*/*"
+        assert client.get(path, headers={"Accept": accept}).status_code == 200, path
+    assert calls == [{"outcome": "entry"}]
+    client.get(WWFW + "?outcome=entry&country=UK")
+    assert calls == [{"outcome": "entry"}, {"outcome": "entry", "country": "UK"}]

@@ -99,6 +99,23 @@ def covers_age(finding: dict[str, str], age: int) -> bool:
     return False
 
 
+UK = {"uk", "united kingdom", "great britain", "britain", "gb"}
+USA = {"usa", "us", "united states", "united states of america", "america"}
+
+
+def country_matches(asked: str, place: str) -> bool:
+    """The docs' country rule: the whole name or the place in brackets, ignoring case; UK
+    and its synonyms stand for the four nations, USA and its synonyms for each other."""
+    name, _, detail = place.lower().partition(" (")
+    names = {name.strip(), detail.rstrip(")").strip()} - {""}
+    wanted = asked.lower()
+    if wanted in UK:
+        return bool(names & (UK | {"england", "wales", "scotland", "northern ireland"}))
+    if wanted in USA:
+        return bool(names & USA)
+    return wanted in names
+
+
 def expected_what_works(
     outcome: str,
     *,
@@ -125,7 +142,7 @@ def expected_what_works(
             continue
         if setting and setting not in split(f["settings"]):
             continue
-        if country and country.lower() not in (f["country"] or study["country"]).lower():
+        if country and not country_matches(country, f["country"] or study["country"]):
             continue
         if age is not None and not covers_age(f, age):
             continue
@@ -765,6 +782,9 @@ def test_what_works_for_whom_on_reunification(store: EmbeddedStore) -> None:
         {"intervention_type": "family_finances"},
         {"design": "rct", "verified_only": True},
         {"country": "USA", "verified_only": True},
+        {"country": "UK"},
+        {"country": "us"},
+        {"country": "Iowa"},
         {"min_quality": 0},
     ],
     ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "no-filter",

@@ -6,8 +6,11 @@ ordering."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from rdflib import RDF, RDFS, Literal, URIRef
@@ -99,22 +102,28 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStor
     store = open_store(path)
     read = ww.store_read(store)
     table = ww.build_table(read)
-    # two interventions get a subgroup moderator: one for a need, one for a setting
+    # three interventions get a subgroup moderator: for a need, a setting, an age band
     entry = [f for f in table.findings if f.outcome == "entry"]
-    first, second = sorted({f.intervention for f in entry})[:2]
+    first, second, third = sorted({f.intervention for f in entry})[:3]
     graph = URIRef(SYN + "graph/test-moderators")
     triples = []
     for n, (intervention, kind, value) in enumerate(
-        [(first, "need", "going_missing"), (second, "setting", "family_court")]
+        [
+            (first, "need", "going_missing"),
+            (second, "setting", "family_court"),
+            (third, "ageBand", "early_childhood"),
+        ]
     ):
         moderator = URIRef(f"{SYN}moderator/test-{n}")
-        holder = URIRef(f"{moderator}/{'population' if kind == 'need' else 'context'}")
+        where = "context" if kind == "setting" else "population"
+        holder = URIRef(f"{moderator}/{where}")
+        scheme = "age-band" if kind == "ageBand" else kind
         triples += [
             (moderator, RDF.type, e("Moderator")),
             (moderator, e("aboutIntervention"), URIRef(intervention)),
             (moderator, RDFS.label, Literal(f"synthetic subgroup {n}")),
-            (moderator, e("population" if kind == "need" else "context"), holder),
-            (holder, e(kind), URIRef(concept(kind, value))),
+            (moderator, e(where), holder),
+            (holder, e(kind), URIRef(concept(scheme, value))),
         ]
     store.replace_graphs({graph: triples})
     yield store
@@ -131,6 +140,7 @@ def test_agrees_with_the_catalogue_query_on_a_synthetic_base(synthetic: Embedded
     for intervention, name, value in (
         (entry[0], "need", "going_missing"),
         (entry[1], "setting", "family_court"),
+        (entry[2], "age", "3"),
     ):
         got = ww.answer(table, ww.Question("entry").with_(name, value))
         [row] = [r for r in got.rows if r["intervention"] == intervention]
@@ -279,3 +289,17 @@ def test_on_the_bundled_base_no_single_proxy_study_outranks_a_rated_trial(
                     row["intervention"],
                     later["intervention"],
                 )
+
+
+def test_the_readme_examples_return_rows(bundled: EmbeddedStore) -> None:
+    """Every what_works_for_whom example of the README (CLI and curl) has rows."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    asked = []
+    for line in readme.splitlines():
+        if "query what_works_for_whom" in line:
+            asked.append(dict(re.findall(r"--param (\w+)=(\S+)", line)))
+        for query in re.findall(r"/api/queries/what_works_for_whom\?([^'\s`]+)", line):
+            asked.append(dict(parse_qsl(query)))
+    assert len(asked) >= 2
+    for params in asked:
+        assert reference(bundled, ww.Question.of(params)), params

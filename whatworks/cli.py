@@ -947,6 +947,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     try:
         from whatworks.server import create_app
         from whatworks.server.gap_map import keep_warm
+        from whatworks.server.what_works import table as what_works_table
 
         try:
             app = create_app({"store": store_target(obj.store_option)})
@@ -958,7 +959,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         sys.stderr.flush()
         # The landing page's and the gap map's summaries, computed ahead of readers (at start
         # and after each ingest), so that the first reader of a large base does not wait.
-        keep_warm(app)
+        keep_warm(app, also=(what_works_table,))
         waitress.serve(
             app,
             sockets=sockets,

@@ -32,6 +32,8 @@ PAGES = [
     "/",
     "/explore",
     "/explore?outcome=reunification",
+    "/explore?outcome=entry&country=Narnia",
+    "/explore?outcome=entry&limit=5",
     "/gap-map",
     "/gap-map?colour=direction&expand=family_finances&cell=family_finances:entry:effect",
     "/local-authorities",

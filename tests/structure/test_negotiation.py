@@ -113,7 +113,10 @@ EXAMPLES = {
     "gss": "E09000007",  # a local authority's page
 }
 #: Query strings a route needs to answer at all (the explorer's JSON needs a question).
-QUERIES = {"explore.explore": "?outcome=reunification"}
+QUERIES = {
+    "explore.explore": "?outcome=reunification",
+    "api.what_works_facets": "?outcome=reunification",
+}
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations
-from typing import Any
+from typing import Any, overload
 
 from rdflib import Literal
 from rdflib.term import Node
@@ -237,14 +237,20 @@ class Finding:
 
     def ages(self) -> frozenset[int]:
         """The ages the finding's population covers: stated ages win over the band."""
-        if self.min_age is not None or self.max_age is not None:
-            low = self.min_age if self.min_age is not None else 0
-            high = self.max_age if self.max_age is not None else 25
-            return frozenset(range(low, high + 1))
-        if self.band in AGE_BANDS:
-            low, high = AGE_BANDS[self.band]
-            return frozenset(range(low, high + 1))
-        return frozenset()
+        return _ages(self.min_age, self.max_age, self.band)
+
+
+def _ages(min_age: int | None, max_age: int | None, band: str) -> frozenset[int]:
+    """The ages a population covers: its stated ages (a missing end is 0 or 25), else its
+    band's range, else none."""
+    if min_age is not None or max_age is not None:
+        low = min_age if min_age is not None else 0
+        high = max_age if max_age is not None else 25
+        return frozenset(range(low, high + 1))
+    if band in AGE_BANDS:
+        low, high = AGE_BANDS[band]
+        return frozenset(range(low, high + 1))
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -252,9 +258,10 @@ class Moderator:
     iri: str
     intervention: str
     label: str
-    outcome: str  # code, "" when about every outcome
+    outcomes: frozenset[str]  # codes; empty when about every outcome
     needs: frozenset[str]
     settings: frozenset[str]
+    ages: frozenset[int] = frozenset()  # the ages its population covers
 
 
 @dataclass
@@ -356,15 +363,26 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
     moderators: dict[str, Moderator] = {}
     for row in read(internal("what_works_moderators").prepare({}).text, {}):
         iri = str(row["moderator"])
+        outcomes = {code(row["outcome"])} if row.get("outcome") else set()
+        ages = _ages(
+            _integer(row.get("min_age")),
+            _integer(row.get("max_age")),
+            code(row["band"]) if row.get("band") else "",
+        )
         if iri in moderators:
+            kept = moderators[iri]
+            moderators[iri] = replace(
+                kept, outcomes=kept.outcomes | outcomes, ages=kept.ages | ages
+            )
             continue
         moderators[iri] = Moderator(
             iri=iri,
             intervention=str(row["intervention"]),
             label=str(row.get("label") or code(iri)),
-            outcome=code(row["outcome"]) if row.get("outcome") else "",
+            outcomes=frozenset(outcomes),
             needs=frozenset(codes.get((iri, "need"), ())),
             settings=frozenset(codes.get((iri, "setting"), ())),
+            ages=ages,
         )
     tiers: dict[tuple[str, str], tuple[str, str, str]] = {}
     sms: dict[str, tuple[int, str]] = {}
@@ -432,7 +450,7 @@ class Question:
 def _moderators_for(table: FindingTable, outcome: str) -> dict[str, list[Moderator]]:
     out: dict[str, list[Moderator]] = defaultdict(list)
     for m in table.moderators:
-        if not m.outcome or m.outcome == outcome:
+        if not m.outcomes or outcome in m.outcomes:
             out[m.intervention].append(m)
     return out
 
@@ -444,7 +462,7 @@ def _values(
     and for the filters alike."""
     study = table.studies.get(f.study)
     if name == "age":
-        return frozenset(str(a) for a in f.ages())
+        return frozenset(str(a) for a in f.ages().union(*(m.ages for m in moderators)))
     if name == "need":
         return f.needs.union(*(m.needs for m in moderators))
     if name == "setting":
@@ -591,86 +609,139 @@ def _headline(profile: Mapping[str, Any], estimates: list[dict[str, Any]]) -> di
     }
 
 
-def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> list[dict[str, Any]]:
+class Rows(Sequence[dict[str, Any]]):
+    """The rows of an answer, in order; each row is built the first time it is read, so
+    a page of 50 costs 50 rows however long the answer (the order needs only counts)."""
+
+    def __init__(self, build: Callable[[int], dict[str, Any]], n: int) -> None:
+        self._build = build
+        self._n = n
+        self._made: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._n))]
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError(index)
+        row = self._made.get(index)
+        if row is None:
+            row = self._made[index] = self._build(index)
+        return row
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, Rows)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _rows(table: FindingTable, question: Question, selected: list[Finding]) -> Rows:
     groups: dict[str, list[Finding]] = defaultdict(list)
     for f in selected:
         groups[f.intervention].append(f)
+    order = table.tier_order
+    keyed = []
+    for intervention, found in groups.items():
+        directions = {f.direction for f in found}
+        present = [d for d in ("favourable", "unfavourable", "no_effect") if d in directions]
+        summary = "unclear" if not present else "mixed" if len(present) > 1 else present[0]
+        studies = {f.study for f in found}
+        rating = table.ratings.get((question.outcome, intervention))
+        label = (table.profiles.get((question.outcome, intervention)) or {}).get(
+            "intervention_label"
+        )
+        key = (
+            order.index(rating[0]) if rating and rating[0] in order else len(order),
+            len(studies) == 1 and all(f.proxy for f in found),
+            DIRECTION_ORDER.index(summary),
+            -len(studies),
+            -len(found),
+            str(label or intervention).lower(),
+        )
+        keyed.append((key, intervention, found, summary))
+    keyed.sort(key=lambda k: k[0])
     mods = _moderators_for(table, question.outcome)
     asked = dict(question.filters)
-    rows = []
-    for intervention, found in groups.items():
-        profile = table.profiles.get((question.outcome, intervention), {})
-        counts = Counter(f.direction for f in found)
-        present = [d for d in ("favourable", "unfavourable", "no_effect") if counts[d]]
-        summary = "unclear" if not present else "mixed" if len(present) > 1 else present[0]
-        study_iris = sorted({f.study for f in found})
-        statuses = Counter(table.studies[s].verification for s in study_iris if s in table.studies)
-        dois = sorted({table.studies[s].doi for s in study_iris if s in table.studies} - {""})
-        found.sort(key=lambda f: (f.study, f.follow_up or 0, f.iri))
-        estimates = [_estimate(table, f) for f in found]
-        rating = table.ratings.get((question.outcome, intervention))
-        headline = _headline(profile, estimates)
-        matched_moderators = [
-            m.iri
-            for m in mods.get(intervention, ())
-            if ("need" in asked and asked["need"] in m.needs)
-            or ("setting" in asked and asked["setting"] in m.settings)
-        ]
-        row: dict[str, Any] = {c: profile.get(c) for c in RQ_COLUMNS}
-        row.update(
-            intervention=intervention,
-            direction_summary=summary,
-            n_studies=len(study_iris),
-            n_findings=len(found),
-            n_favourable=counts["favourable"],
-            n_unfavourable=counts["unfavourable"],
-            n_no_effect=counts["no_effect"],
-            n_unclear=counts["unclear"],
-            studies=" ".join(study_iris),
-            dois=" ".join(dois) or None,
-            verification=", ".join(
-                f"{v}: {statuses[v]}" for v in ("yes", "partial", "no") if statuses[v]
-            ),
-            any_proxy=any(f.proxy for f in found),
-            rating=rating[0] if rating else None,
-            rating_label=rating[1] if rating else None,
-            rating_rule=rating[2] if rating else None,
-            headline=headline,
-            headline_text=headline["text"] if headline else None,
-            estimates=estimates,
-            study_names=[
-                table.studies[s].name if s in table.studies else code(s) for s in study_iris
-            ],
-            matched_findings=[f.iri for f in found] if asked else [],
-            matched_moderators=matched_moderators,
-        )
-        rows.append(row)
-    rows.sort(key=lambda r: _strength(table, r))
-    return rows
+
+    def build(index: int) -> dict[str, Any]:
+        _, intervention, found, summary = keyed[index]
+        return _row(table, question, intervention, found, summary, mods, asked)
+
+    return Rows(build, len(keyed))
 
 
-def _strength(table: FindingTable, row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The order of the rows: rating (the rule's tiers, best first; unrated last), then
-    direction (:data:`DIRECTION_ORDER`), then number of studies, of findings, then label.
-    Within a rating, a row resting on one proxy-measured study comes after the rows with
-    direct measures or more studies."""
-    order = table.tier_order
-    tier = order.index(row["rating"]) if row.get("rating") in order else len(order)
-    single_proxy = row["n_studies"] == 1 and all(e["proxy"] for e in row["estimates"])
-    return (
-        tier,
-        single_proxy,
-        DIRECTION_ORDER.index(row["direction_summary"]),
-        -row["n_studies"],
-        -row["n_findings"],
-        str(row.get("intervention_label") or row["intervention"]).lower(),
+def _row(
+    table: FindingTable,
+    question: Question,
+    intervention: str,
+    found: list[Finding],
+    summary: str,
+    mods: Mapping[str, Sequence[Moderator]],
+    asked: Mapping[str, str],
+) -> dict[str, Any]:
+    """One row: the .rq's columns (counts of the filtered findings, the rest from the
+    unfiltered .rq row) and the server's (decision 0014)."""
+    profile = table.profiles.get((question.outcome, intervention), {})
+    counts = Counter(f.direction for f in found)
+    study_iris = sorted({f.study for f in found})
+    statuses = Counter(table.studies[s].verification for s in study_iris if s in table.studies)
+    dois = sorted({table.studies[s].doi for s in study_iris if s in table.studies} - {""})
+    found = sorted(found, key=lambda f: (f.study, f.follow_up or 0, f.iri))
+    estimates = [_estimate(table, f) for f in found]
+    rating = table.ratings.get((question.outcome, intervention))
+    headline = _headline(profile, estimates)
+    matched_moderators = [
+        m.iri
+        for m in mods.get(intervention, ())
+        if ("need" in asked and asked["need"] in m.needs)
+        or ("setting" in asked and asked["setting"] in m.settings)
+        or ("age" in asked and asked["age"].isdigit() and int(asked["age"]) in m.ages)
+    ]
+    row: dict[str, Any] = {c: profile.get(c) for c in RQ_COLUMNS}
+    row.update(
+        intervention=intervention,
+        direction_summary=summary,
+        n_studies=len(study_iris),
+        n_findings=len(found),
+        n_favourable=counts["favourable"],
+        n_unfavourable=counts["unfavourable"],
+        n_no_effect=counts["no_effect"],
+        n_unclear=counts["unclear"],
+        studies=" ".join(study_iris),
+        dois=" ".join(dois) or None,
+        verification=", ".join(
+            f"{v}: {statuses[v]}" for v in ("yes", "partial", "no") if statuses[v]
+        ),
+        any_proxy=any(f.proxy for f in found),
+        rating=rating[0] if rating else None,
+        rating_label=rating[1] if rating else None,
+        rating_rule=rating[2] if rating else None,
+        headline=headline,
+        headline_text=headline["text"] if headline else None,
+        estimates=estimates,
+        study_names=[table.studies[s].name if s in table.studies else code(s) for s in study_iris],
+        matched_findings=[f.iri for f in found] if asked else [],
+        matched_moderators=matched_moderators,
     )
+    return row
 
 
 @dataclass
 class Answer:
     question: Question
-    rows: list[dict[str, Any]]
+    rows: Rows
     empty_because: list[dict[str, Any]]
 
 
