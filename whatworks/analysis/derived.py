@@ -365,8 +365,10 @@ class _Evidence:
 
 
 def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[Triple]:
-    # items[(intervention, dimension code)] -> list of (item, study, outcome or None, rank)
-    items: dict[tuple[URIRef, str], list[tuple[URIRef, URIRef, URIRef | None, int | None]]] = (
+    # items[(intervention, dimension code)] -> list of (item, study, outcome, rank). An item
+    # that names no outcome is in no rating: no source says which outcome it speaks for (it
+    # counts under "any outcome" in the gap map, and its intervention's page lists it).
+    items: dict[tuple[URIRef, str], list[tuple[URIRef, URIRef, URIRef, int | None]]] = (
         defaultdict(list)
     )
     pairs: set[tuple[URIRef, URIRef]] = set()
@@ -394,8 +396,6 @@ def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[
         if isinstance(outcome, URIRef):
             pairs.add((intervention, outcome))
             items[(intervention, dimension_code)].append((item, study, outcome, rank))
-        else:
-            items[(intervention, dimension_code)].append((item, study, None, rank))
     out: list[Triple] = []
     for intervention, outcome in sorted(pairs):
         base, key = _base_and_key(intervention)
@@ -403,7 +403,7 @@ def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[
         for dimension_code in DIMENSIONS:
             evidence = _Evidence(set(), set())
             for item, study, item_outcome, rank in items.get((intervention, dimension_code), ()):
-                if item_outcome is not None and item_outcome != outcome:
+                if item_outcome != outcome:
                     continue
                 evidence.items.add(item)
                 evidence.studies.add(study)
