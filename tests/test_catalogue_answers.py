@@ -895,9 +895,48 @@ def synthetic(tmp_path: Path, cli: CLI) -> Path:
             },
         ],
     )
+    write_sheet(
+        folder,
+        "syn.moderators",
+        [
+            {
+                "key": "mod-entry",
+                "study": "s1",
+                "intervention": "i1",
+                "outcome": "entry",
+                "label": "Synthetic subgroup on entry",
+                "effect": "stronger",
+            },
+            {
+                "key": "mod-none",
+                "study": "s2",
+                "intervention": "i1",
+                "label": "Synthetic subgroup on no outcome",
+                "effect": "weaker",
+            },
+        ],
+    )
     result = cli("ingest", "--id-base", SYN, "-q", *sorted(str(p) for p in folder.iterdir()))
     assert result.exit_code == 0, result.output
     return folder
+
+
+def test_a_moderator_on_no_outcome_is_on_no_outcome(synthetic: Path, store_dir: Path) -> None:
+    """A moderator that names no outcome is listed without an outcome asked, and counted
+    under "any outcome" only: not by moderators_of_intervention on entry, not on the entry
+    row of what works for whom."""
+    store = open_store(store_dir, read_only=True)
+    try:
+        everything = ask(store, "moderators_of_intervention")
+        assert {code(r["moderator"]) for r in everything} == {"mod-entry", "mod-none"}
+        on_entry = ask(store, "moderators_of_intervention", outcome="entry")
+        assert {code(r["moderator"]) for r in on_entry} == {"mod-entry"}
+        assert ask(store, "moderators_of_intervention", outcome="re-entry") == []
+        [row] = ask(store, "what_works_for_whom", outcome="entry")
+        assert row["moderators"] == "Synthetic subgroup on entry (stronger)"
+        assert row["emmie_moderators"] == "true"
+    finally:
+        store.close()
 
 
 def test_min_quality_and_best_quality(synthetic: Path, store_dir: Path) -> None:
