@@ -163,3 +163,13 @@ def test_no_emmie_rating_rests_on_it(client: FlaskClient) -> None:
         assert bindings, rating  # the rating exists (FDAC has findings on the outcome)
         assert {b["count"]["value"] for b in bindings} == {"0"}
         assert record not in {b.get("from", {}).get("value") for b in bindings}
+
+
+def test_the_explorer_shows_no_economic_evidence_on_fdac_re_entry(client: FlaskClient) -> None:
+    item = fdac_economic()
+    response = client.get("/explore?outcome=re-entry", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Family Drug and Alcohol Court" in html  # FDAC's row is there
+    assert item["description"] not in html
+    assert "EMMIE profile on re-entry" in html
