@@ -6,9 +6,9 @@ A study is in cell (type, outcome, dimension) when it has an evidence record of 
 dimension (an EMMIE coding of it, or a finding for effect, a mechanism, moderator,
 implementation factor or economic evidence record) about an intervention of the type or
 about the type itself (the rule of ``emmie_coverage_by_type``), on that outcome. A record's
-outcome is its own ``emmie:outcome``; when it states none, the outcomes of its study's
-findings; failing those, the outcomes the study's scope names. Records with no outcome by
-any of these are counted in ``unplaced``.
+outcome is its own ``emmie:outcome`` and only that: a record that names no outcome is in
+no outcome's cell (not even those of its study's findings: no source says it speaks for
+them); it counts under "any outcome" in the coverage (``all``) and in ``unplaced``.
 
 Each type row expands to one row per intervention of that type: a study is in the
 intervention's cell when its record is about that intervention (records about the type
@@ -159,7 +159,7 @@ class Intervention:
 @dataclass
 class GapMap:
     cells: dict[str, Cell]  # by key: the type rows' cells, then the intervention rows'
-    unplaced: int  # records with no outcome
+    unplaced: int  # records that name no outcome (under "any outcome" only)
     #: By type code, sorted by label: the interventions whose rows were computed.
     interventions: dict[str, list[Intervention]]
     #: By type code: how many interventions the type has (computed or not).
@@ -169,7 +169,8 @@ class GapMap:
 
     def coverage(self) -> dict[str, dict[str, int]]:
         """Per dimension, the number of studies with evidence on it: on each outcome, and
-        on any (``all``, which counts records placed on no outcome too)."""
+        on any (``all``, which also counts the records that name no outcome, and is the
+        only place they count)."""
         return self.coverage_counts
 
     def intervention(self, cell: Cell) -> Intervention | None:
@@ -226,7 +227,7 @@ def _types(types: Iterable[str]) -> list[Node]:
 
 def coverage(filters: Filters) -> tuple[dict[str, dict[str, int]], int]:
     """Per dimension, studies with evidence on it on each outcome and on any (``all``),
-    and the number of records placed on no outcome."""
+    and the number of records that name no outcome (counted under ``all`` only)."""
 
     def compute() -> tuple[dict[str, dict[str, int]], int]:
         terms = filters.terms()

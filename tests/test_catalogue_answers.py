@@ -739,15 +739,22 @@ def check_what_works(rows: list[dict[str, str]], expected: dict[str, dict[str, A
     assert ranks == sorted(ranks)
 
 
-def emmie_profile(intervention: str) -> dict[str, bool]:
-    dims = {r["dimension"] for r in sheet("emmie") if r["intervention"] == intervention}
+def emmie_profile(intervention: str, outcome: str) -> dict[str, bool]:
+    """The dimensions with a coding or record about the intervention that names the outcome
+    (one naming no outcome counts under "any outcome" only; the mechanisms, implementation
+    and economic sheets have no outcome column, so theirs never count on an outcome)."""
+
+    def on(row: dict[str, str]) -> bool:
+        return row["intervention"] == intervention and row.get("outcome") == outcome
+
+    dims = {r["dimension"] for r in sheet("emmie") if on(r)}
     for kind, dimension in (
         ("mechanisms", "mechanism"),
         ("moderators", "moderators"),
         ("implementation", "implementation"),
         ("economic", "economic"),
     ):
-        if any(r["intervention"] == intervention for r in sheet(kind)):
+        if any(on(r) for r in sheet(kind)):
             dims.add(dimension)
     return {d: d in dims for d in SCHEMES["emmie-dimension"]}
 
@@ -758,14 +765,19 @@ def test_what_works_for_whom_on_reunification(store: EmbeddedStore) -> None:
     by_key = {code(r["intervention"]): r for r in rows}
     assert by_key["fdac"]["direction_summary"] == "favourable"
     assert by_key["iowa_parent_partner"]["direction_summary"] == "mixed"
+    profiles = {key: emmie_profile(key, "reunification") for key in by_key}
     for key, row in by_key.items():
-        for dimension, has in emmie_profile(key).items():
+        for dimension, has in profiles[key].items():
             assert row[f"emmie_{dimension}"] == str(has).lower(), (key, dimension)
             assert f"emmie_{dimension}_quality" not in row  # nothing rated
         assert "pooled_estimate" not in row
-    assert by_key["fdac"]["economic"] == next(
-        e["description"] for e in sheet("economic") if e["intervention"] == "fdac"
-    )
+    # The comparison can fail both ways: some rows have a dimension on the outcome, and
+    # the bundled base has codings that name no outcome (counted on none of the rows).
+    assert any(any(p.values()) for p in profiles.values())
+    assert any(not r["outcome"] for r in sheet("emmie") if r["intervention"] in by_key)
+    # FDAC's economic evidence names no outcome: it is not on its reunification row.
+    assert by_key["fdac"]["emmie_economic"] == "false"
+    assert "economic" not in by_key["fdac"]
 
 
 @pytest.mark.parametrize(
@@ -860,6 +872,7 @@ def synthetic(tmp_path: Path, cli: CLI) -> Path:
                 "key": "e1",
                 "study": "s1",
                 "intervention": "i1",
+                "outcome": "entry",
                 "dimension": "effect",
                 "summary": "Synthetic effect coding.",
                 "quality": "3",
@@ -868,6 +881,7 @@ def synthetic(tmp_path: Path, cli: CLI) -> Path:
                 "key": "e2",
                 "study": "s2",
                 "intervention": "i1",
+                "outcome": "entry",
                 "dimension": "effect",
                 "summary": "Synthetic effect coding, unrated.",
             },
@@ -901,9 +915,48 @@ def synthetic(tmp_path: Path, cli: CLI) -> Path:
             },
         ],
     )
+    write_sheet(
+        folder,
+        "syn.moderators",
+        [
+            {
+                "key": "mod-entry",
+                "study": "s1",
+                "intervention": "i1",
+                "outcome": "entry",
+                "label": "Synthetic subgroup on entry",
+                "effect": "stronger",
+            },
+            {
+                "key": "mod-none",
+                "study": "s2",
+                "intervention": "i1",
+                "label": "Synthetic subgroup on no outcome",
+                "effect": "weaker",
+            },
+        ],
+    )
     result = cli("ingest", "--id-base", SYN, "-q", *sorted(str(p) for p in folder.iterdir()))
     assert result.exit_code == 0, result.output
     return folder
+
+
+def test_a_moderator_on_no_outcome_is_on_no_outcome(synthetic: Path, store_dir: Path) -> None:
+    """A moderator that names no outcome is listed without an outcome asked, and counted
+    under "any outcome" only: not by moderators_of_intervention on entry, not on the entry
+    row of what works for whom."""
+    store = open_store(store_dir, read_only=True)
+    try:
+        everything = ask(store, "moderators_of_intervention")
+        assert {code(r["moderator"]) for r in everything} == {"mod-entry", "mod-none"}
+        on_entry = ask(store, "moderators_of_intervention", outcome="entry")
+        assert {code(r["moderator"]) for r in on_entry} == {"mod-entry"}
+        assert ask(store, "moderators_of_intervention", outcome="re-entry") == []
+        [row] = ask(store, "what_works_for_whom", outcome="entry")
+        assert row["moderators"] == "Synthetic subgroup on entry (stronger)"
+        assert row["emmie_moderators"] == "true"
+    finally:
+        store.close()
 
 
 def test_min_quality_and_best_quality(synthetic: Path, store_dir: Path) -> None:
@@ -911,7 +964,10 @@ def test_min_quality_and_best_quality(synthetic: Path, store_dir: Path) -> None:
     try:
         [rated] = ask(store, "what_works_for_whom", outcome="entry", min_quality=3)
         assert (rated["n_findings"], rated["direction_summary"]) == ("1", "favourable")
-        assert rated["emmie_effect_quality"] == "3" and rated["emmie_economic_quality"] == "1"
+        assert rated["emmie_effect_quality"] == "3"
+        # The economic coding (level 1) names no outcome: not on the entry row, whose
+        # profile is of the codings on entry; the coverage by type ("any outcome") has it.
+        assert "emmie_economic_quality" not in rated and rated["emmie_economic"] == "false"
         assert ask(store, "what_works_for_whom", outcome="entry", min_quality=4) == []
         [both] = ask(store, "what_works_for_whom", outcome="entry")
         assert (both["direction_summary"], both["verification"]) == ("mixed", "yes: 1, partial: 1")
@@ -928,7 +984,8 @@ def test_min_quality_and_best_quality(synthetic: Path, store_dir: Path) -> None:
         assert mechanisms["m2"]["intervention_has_tested_mechanism"] == "false"
         assert code(mechanisms["m2"]["intervention_type"]) == "mentoring"
         [row] = ask(store, "what_works_for_whom", outcome="entry")
-        assert row["mechanisms"] == "Synthetic pathway (tested_supported)"
+        # m1 names no outcome: listed by mechanisms_of_intervention, not on the entry row.
+        assert "mechanisms" not in row and row["emmie_mechanism"] == "false"
         cells = ask(store, "emmie_coverage_by_type", intervention_type="mentoring")
         best = {code(r["dimension"]): r.get("best_quality") for r in cells}
         assert best == {

@@ -57,13 +57,6 @@ WHERE {
   OPTIONAL { ?study emmie:reportedIn/emmie:publicationYear ?year }
 }
 """
-STUDY_OUTCOMES = """
-SELECT DISTINCT ?study ?outcome ?from_findings WHERE {
-  { ?f a emmie:Finding ; emmie:fromStudy ?study ; emmie:outcome ?outcome .
-    BIND(true AS ?from_findings) }
-  UNION { ?study emmie:scopeOutcome ?outcome . BIND(false AS ?from_findings) }
-}
-"""
 FILTERS = [
     {},
     {"design": "rct", "verified": "true"},
@@ -99,13 +92,8 @@ def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str,
         records = [
             {k: str(v) for k, v in row.items()} for row in view.select(sparql_prologue() + RECORDS)
         ]
-        outcome_rows = view.select(sparql_prologue() + STUDY_OUTCOMES)
     finally:
         view.close()
-    by_study: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for row in outcome_rows:
-        from_findings = str(row["from_findings"]) == "true"
-        by_study[str(row["study"])][0 if from_findings else 1].add(tail(row["outcome"]))
     studies: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     items: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     ranks: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
@@ -113,8 +101,10 @@ def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str,
     for row in records:
         if not keeps(row, filters):
             continue
+        # A record is on its own outcome only; one with none is on no outcome (counted
+        # under "any outcome", never in these cells).
         own = row.get("own_outcome")
-        placed = {tail(own)} if own else by_study[row["study"]][0] or by_study[row["study"]][1]
+        placed = {tail(own)} if own else set()
         rows = [(tail(row["type"]), "")]
         if row.get("intervention"):
             rows.append((tail(row["type"]), tail(row["intervention"])))
@@ -145,6 +135,26 @@ def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str,
         best = max(ranks[key]) if ranks[key] else None
         out[key] = (sorted(found), len(items[key]), best, direction)
     return out
+
+
+def expected_any_outcome(store: Path, filters: dict[str, str]) -> tuple[dict[str, int], int]:
+    """Per dimension, the studies with a record on any outcome or none (the coverage's
+    ``all``); and the number of records on no outcome (``unplaced_records``)."""
+    view = EmbeddedStore(store, read_only=True)
+    try:
+        records = [
+            {k: str(v) for k, v in row.items()} for row in view.select(sparql_prologue() + RECORDS)
+        ]
+    finally:
+        view.close()
+    studies: dict[str, set[str]] = defaultdict(set)
+    unplaced: dict[str, set[str]] = defaultdict(set)
+    for row in records:
+        if keeps(row, filters):
+            studies[tail(row["dimension"])].add(row["study"])
+            if not row.get("own_outcome"):
+                unplaced[tail(row["dimension"])].add(row["item"])
+    return {d: len(s) for d, s in studies.items()}, sum(len(i) for i in unplaced.values())
 
 
 @pytest.fixture(scope="module")
@@ -194,12 +204,17 @@ def test_counts_follow_the_record_level_rule(
     }
     expected = expected_cells(synthetic_store, filters)
     assert got == expected
+    # Records with no outcome are in the "any outcome" counts (and only there).
+    any_outcome, unplaced = expected_any_outcome(synthetic_store, filters)
+    assert {d: c["all"] for d, c in answer["coverage"].items() if c["all"]} == any_outcome
+    assert answer["unplaced_records"] == unplaced
     # The base is rich enough for the comparison to mean something.
     assert expected
     if not filters:
         assert len(expected) > 100
         assert {v[3] for v in expected.values()} >= {"favourable", "mixed"}
         assert any(v[2] is not None for v in expected.values())
+        assert unplaced > 0
 
 
 def test_downloads_narrow_by_expand_and_studies(server: LiveServer) -> None:

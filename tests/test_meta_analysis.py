@@ -449,7 +449,8 @@ def evidence_store(cli: CLI, tmp_path: Path, store_dir: Path) -> Path:
              "quality": "3"},
             {**coding, "key": "c2", "study": "s2", "outcome": "entry", "dimension": "effect",
              "quality": "2"},
-            {**coding, "key": "c3", "study": "s3", "dimension": "mechanism", "quality": "1"},
+            {**coding, "key": "c3", "study": "s3", "outcome": "entry", "dimension": "mechanism",
+             "quality": "1"},
             {**coding, "key": "c4", "study": "s2", "outcome": "reunification",
              "dimension": "effect"},
         ],
@@ -544,11 +545,19 @@ def test_derive_rates_each_intervention_outcome_and_dimension(evidence_store: Pa
     ratings = set(graph.subjects(RDF.type, EMMIE.EmmieRating))
     assert len(ratings) == 3 * 5  # i1 × (entry, reunification), i2 × entry; five dimensions
     assert rating("i1", "entry", "effect") == (True, 4, "emmie-q-effect/3")
-    assert rating("i1", "entry", "mechanism") == (True, 2, "emmie-q-mechanism/1")
+    # c3 names entry; the mechanism m1 names no outcome, so it is in no rating (it counts
+    # under "any outcome" only).
+    assert rating("i1", "entry", "mechanism") == (True, 1, "emmie-q-mechanism/1")
     assert rating("i1", "entry", "moderators") == (False, 0, None)
     assert rating("i1", "entry", "economic") == (False, 0, None)
     assert rating("i1", "reunification", "effect") == (True, 2, None)
-    assert rating("i1", "reunification", "mechanism") == (True, 2, "emmie-q-mechanism/1")
+    assert rating("i1", "reunification", "mechanism") == (False, 0, None)
+    rated = {
+        str(o).rsplit("/", 1)[1]
+        for r in ratings
+        for o in graph.objects(r, URIRef(PROV_NS + "wasDerivedFrom"))
+    }
+    assert "c3" in rated and "m1" not in rated
     assert rating("i2", "entry", "effect") == (True, 1, None)
     effect = URIRef(f"{SYN}emmie-rating/i1/entry/effect")
     derived_from = {str(o).rsplit("/", 1)[1] for o in graph.objects(

@@ -365,10 +365,11 @@ class _Evidence:
 
 
 def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[Triple]:
-    # items[(intervention, dimension code)] -> list of (item, study, outcome or None, rank)
-    items: dict[tuple[URIRef, str], list[tuple[URIRef, URIRef, URIRef | None, int | None]]] = (
-        defaultdict(list)
-    )
+    # items[(intervention, dimension code, outcome)] -> list of (item, study, rank). An item
+    # that names no outcome is in no rating: no source says which outcome it speaks for (it
+    # counts under "any outcome" in the gap map, and its intervention's page lists it).
+    Key = tuple[URIRef, str, URIRef]
+    items: dict[Key, list[tuple[URIRef, URIRef, int | None]]] = defaultdict(list)
     pairs: set[tuple[URIRef, URIRef]] = set()
     labels: dict[URIRef, str] = {}
     for row in rows:
@@ -393,18 +394,14 @@ def _rating_triples(rows: Iterable[Mapping[str, Node]], when: datetime) -> list[
             rank = value if ladder == dimension_code else None
         if isinstance(outcome, URIRef):
             pairs.add((intervention, outcome))
-            items[(intervention, dimension_code)].append((item, study, outcome, rank))
-        else:
-            items[(intervention, dimension_code)].append((item, study, None, rank))
+            items[(intervention, dimension_code, outcome)].append((item, study, rank))
     out: list[Triple] = []
     for intervention, outcome in sorted(pairs):
         base, key = _base_and_key(intervention)
         activity = URIRef(f"{base}activity/emmie-rating")
         for dimension_code in DIMENSIONS:
             evidence = _Evidence(set(), set())
-            for item, study, item_outcome, rank in items.get((intervention, dimension_code), ()):
-                if item_outcome is not None and item_outcome != outcome:
-                    continue
+            for item, study, rank in items.get((intervention, dimension_code, outcome), ()):
                 evidence.items.add(item)
                 evidence.studies.add(study)
                 if rank is not None and (evidence.best is None or rank > evidence.best):
