@@ -128,6 +128,11 @@ SMS_BY_DESIGN: dict[str, tuple[int | None, str]] = {
         None,
         "a review: the scale rates primary studies, so each included study is rated on its own",
     ),
+    "meta_analysis": (
+        None,
+        "a review that pools effects: the scale rates primary studies, so each included "
+        "study is rated on its own",
+    ),
     "scoping_review": (None, "a review mapping evidence; it weighs no effect"),
     "narrative_synthesis": (
         None,
