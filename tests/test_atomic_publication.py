@@ -3,7 +3,8 @@ derived results never see evidence of one version with derived results of anothe
 
 Each read is ONE query (one snapshot of the store) asking how many findings the evidence
 holds, how many of them no EMMIE rating is derived from, how many findings the ratings
-and pooled estimates name that the evidence no longer holds, and the dataset version. In
+and pooled estimates name that the evidence no longer holds (they also name studies and
+rules, which are not counted), and the dataset version. In
 a whole version the middle two are 0; an ingest that wrote the evidence and the derived
 results apart would show either in between (docs/decisions/0015-one-transaction-staged.md).
 """
@@ -36,6 +37,8 @@ SELECT ?version ?findings ?underived ?dangling ?pooled WHERE {{
       FILTER NOT EXISTS {{ GRAPH <{DERIVED_GRAPH}> {{ ?r prov:wasDerivedFrom ?f }} }} }} }}
   {{ SELECT (COUNT(DISTINCT ?f) AS ?dangling) WHERE {{
       GRAPH <{DERIVED_GRAPH}> {{ {{ ?r prov:wasDerivedFrom ?f }} UNION {{ ?r emmie:pools ?f }} }}
+      # the findings a result names (it also names studies and the rules it applied)
+      FILTER(CONTAINS(STR(?f), "/finding/"))
       FILTER NOT EXISTS {{ ?f a emmie:Finding }} }} }}
   {{ SELECT (COUNT(DISTINCT ?f) AS ?pooled) WHERE {{
       GRAPH <{DERIVED_GRAPH}> {{ ?r emmie:pools ?f }} }} }}

@@ -233,13 +233,16 @@ class EmbeddedStore:
                 self._write_marker(version)
 
     def _remove_leftover_staging(self) -> None:
-        """Remove the staging copies a killed ingest left beside the store.
+        """Remove the staging copies a killed ingest (and the copies a killed restore) left
+        beside the store.
 
         A writable opening holds the store's lock, so no other process is writing to it:
         every staging copy beside it belongs to a process that is gone.
         """
         for leftover in self.path.parent.glob(f".{self.path.name}{STAGING_INFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        # and the half-made copies of a restore killed before its swap
+        _remove_dead_temporaries(self.path.parent, f".{self.path.name}{BACKUP_INFIX}")
 
     @contextlib.contextmanager
     def staging_copy(self) -> Iterator[EmbeddedStore]:
