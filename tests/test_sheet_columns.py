@@ -18,6 +18,8 @@ from rdflib import URIRef
 
 from tests.conftest import CLI, SYNTHETIC_BASE, write_sheet
 from tests.test_ingest import assert_refused, ingest
+from whatworks.analysis import what_works as ww
+from whatworks.core.store import open_store
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sheet"
 EMMIE = "https://w3id.org/whatworks/emmie#"
@@ -414,3 +416,27 @@ def test_shape_faults_in_the_new_columns_are_named_by_cell(
         cli, store_dir, [path], f"bad.{sheet}.csv, sheet {sheet}, row 2, column {column}", "WW-"
     )
     assert "problem" in out
+
+
+def test_need_finds_an_intervention_through_a_subgroup_coded_on_the_sheet(
+    cli: CLI, ingested: Path, store_dir: Path
+) -> None:
+    """The moderator row d1 codes the need `neglect`; no finding of i1 does. `need=neglect`
+    finds i1 through it, in the catalogue's query and in the server's answer, which names
+    the moderator that matched."""
+    text = (ingested / "new.findings.csv").read_text(encoding="utf-8")
+    findings = list(csv.DictReader(io.StringIO(text)))
+    assert not any("neglect" in (row.get("needs") or "") for row in findings)
+    [row] = rows(cli, "what_works_for_whom", "outcome=entry", "need=neglect")
+    assert row["intervention"] == iri("intervention", "i1")
+    assert rows(cli, "what_works_for_whom", "outcome=entry", "need=domestic_abuse") == []
+
+    store = open_store(store_dir, read_only=True)
+    try:
+        table = ww.build_table(ww.store_read(store))
+    finally:
+        store.close()
+    [answered] = ww.answer(table, ww.Question("entry", (("need", "neglect"),))).rows
+    assert answered["intervention"] == iri("intervention", "i1")
+    assert iri("moderator", "d1") in {str(m) for m in answered["matched_moderators"]}
+    assert ww.answer(table, ww.Question("entry", (("need", "domestic_abuse"),))).rows == []
