@@ -106,8 +106,10 @@ def test_moderators_of_intervention_gives_the_subgroup_codes(cli: CLI, ingested:
 
 def test_what_works_counts_care_outcomes_only(cli: CLI, ingested: Path) -> None:
     [row] = rows(cli, "what_works_for_whom", "outcome=entry")
-    # f1, f2 and the review's fr are on entry; f3 (intermediate) and f4 (secondary) are not.
-    assert (row["n_findings"], row["n_studies"]) == ("3", "3")
+    # f1, f2 and the review's fr are on entry; f3 (intermediate) and f4 (secondary) are not;
+    # the review r1 includes s1, which has a finding on i1 and entry: fr is left out.
+    assert (row["n_findings"], row["n_studies"]) == ("2", "2")
+    assert iri("study", "r1") not in row["studies"]
     for name in ("favourable_effects_by_outcome", "evidence_gaps", "conflicting_findings"):
         text = cli("query", name, "--format", "csv").output
         for key in ("f3", "f4"):
@@ -440,3 +442,21 @@ def test_need_finds_an_intervention_through_a_subgroup_coded_on_the_sheet(
     assert answered["intervention"] == iri("intervention", "i1")
     assert iri("moderator", "d1") in {str(m) for m in answered["matched_moderators"]}
     assert ww.answer(table, ww.Question("entry", (("need", "domestic_abuse"),))).rows == []
+
+
+def test_a_review_is_not_counted_beside_a_study_it_includes(
+    cli: CLI, ingested: Path, store_dir: Path
+) -> None:
+    """r1 includes s1, which has a finding on i1 and entry: the review's finding fr is not
+    counted on that row by the server's answer either (the .rq: the test above)."""
+    store = open_store(store_dir, read_only=True)
+    try:
+        table = ww.build_table(ww.store_read(store))
+    finally:
+        store.close()
+    [row] = ww.answer(table, ww.Question("entry")).rows
+    assert (row["n_findings"], row["n_studies"]) == (2, 2)
+    assert iri("study", "r1") not in str(row["studies"])
+    table.includes = {}
+    [row] = ww.answer(table, ww.Question("entry")).rows
+    assert (row["n_findings"], row["n_studies"]) == (3, 3)

@@ -280,9 +280,21 @@ class FindingTable:
     design_ratings: dict[str, tuple[int, str]] = field(default_factory=dict)
     tier_order: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: review → the primary studies of the base it includes (emmie:includesStudy)
+    includes: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def by_outcome(self, outcome: str) -> list[Finding]:
-        return [f for f in self.findings if f.outcome == outcome]
+        """The findings on ``outcome``, less those of a review whose included study has a
+        finding on the same intervention and outcome: one sample is never counted twice."""
+        findings = [f for f in self.findings if f.outcome == outcome]
+        if not self.includes:
+            return findings
+        counted = {(f.intervention, f.study) for f in findings}
+        return [
+            f
+            for f in findings
+            if not any((f.intervention, s) in counted for s in self.includes.get(f.study, ()))
+        ]
 
 
 def _number(value: Any) -> float | None:
@@ -393,6 +405,9 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
             tiers[(code(row["outcome"]), str(row["about"]))] = (level, label, str(row["rule"]))
         elif row["kind"] == "sms" and level.isdigit():
             sms[str(row["about"])] = (int(level), str(row["rule"]))
+    includes: dict[str, set[str]] = defaultdict(set)
+    for row in read(internal("derived_included_studies").prepare({}).text, {}):
+        includes[str(row["review"])].add(str(row["included"]))
     named = get(QUERY)
     profiles: dict[tuple[str, str], dict[str, Any]] = {}
     present = {f.outcome for f in findings.values()}
@@ -411,6 +426,7 @@ def build_table(read: Read, *, labels: Mapping[str, str] | None = None) -> Findi
         design_ratings=sms,
         tier_order=TIER_ORDER,
         labels=dict(labels or {}),
+        includes={k: frozenset(v) for k, v in includes.items()},
     )
 
 
