@@ -45,18 +45,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", type=Path, required=True, help="an embedded store folder")
-    parser.add_argument("--label", required=True)
-    parser.add_argument("--repeat", type=int, default=11)
-    args = parser.parse_args()
-
-    work = Path(tempfile.mkdtemp(prefix="whatworks-remote-bench-"))
+def oxigraph_copy(store_dir: Path, work: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    """The embedded store at ``store_dir`` exported, bulk-loaded by ``oxigraph load`` into
+    ``work/ox`` and served by ``oxigraph serve`` on a free loopback port (union default
+    graph): the server process, its query URL and the load's seconds."""
     dump = work / "dump.nq"
-    embedded = open_store(args.store, read_only=True)
-    with dump.open("wb") as out:
-        embedded.export(out, format="nquads")
+    embedded = open_store(store_dir, read_only=True)
+    try:
+        with dump.open("wb") as out:
+            embedded.export(out, format="nquads")
+    finally:
+        embedded.close()
     exe = str(Path(sys.executable).with_name("oxigraph"))
     started = time.perf_counter()
     subprocess.run(
@@ -80,7 +79,19 @@ def main() -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/query"
+    return server, f"http://127.0.0.1:{port}/query", load_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, required=True, help="an embedded store folder")
+    parser.add_argument("--label", required=True)
+    parser.add_argument("--repeat", type=int, default=11)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="whatworks-remote-bench-"))
+    server, url, load_seconds = oxigraph_copy(args.store, work)
+    embedded = open_store(args.store, read_only=True)
     results: dict[str, Any] = {"label": args.label, "load_seconds": load_seconds, "queries": {}}
     try:
         wait_for(url, process=server)

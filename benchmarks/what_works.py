@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,11 +35,11 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.backends.servers import free_port, wait_for  # noqa: E402
+from benchmarks.remote_queries import oxigraph_copy  # noqa: E402
+from tests.backends.servers import wait_for  # noqa: E402
 from whatworks.core import catalogue  # noqa: E402
 from whatworks.core.catalogue import sparql_prologue  # noqa: E402
 from whatworks.core.remote_store import RemoteSettings, RemoteStore  # noqa: E402
-from whatworks.core.store import open_store  # noqa: E402
 
 #: Filter combinations: none, one filter of each kind, pairs, and one that empties.
 QUESTIONS: list[dict[str, str]] = [
@@ -127,33 +126,7 @@ def ours(store_dir: Path, repeat: int) -> dict[str, Any]:
 
 def oxigraph(store_dir: Path, repeat: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="whatworks-wwfw-bench-"))
-    dump = work / "dump.nq"
-    embedded = open_store(store_dir, read_only=True)
-    with dump.open("wb") as out:
-        embedded.export(out, format="nquads")
-    embedded.close()
-    exe = str(Path(sys.executable).with_name("oxigraph"))
-    subprocess.run(
-        [exe, "load", "--location", str(work / "ox"), "--file", str(dump)],
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    log = (work / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            exe,
-            "serve",
-            "--location",
-            str(work / "ox"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--union-default-graph",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/query"
+    server, url, _ = oxigraph_copy(store_dir, work)
     named = catalogue.get("what_works_for_whom")
     times: list[float] = []
     per_question = []

@@ -9,7 +9,6 @@ ratings; it is counted under "any outcome" and its intervention's page lists it.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,19 +17,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.test_catalogue_answers import sheet
 from whatworks.server.app import create_app
 
-EVIDENCE = Path(__file__).resolve().parents[1] / "data" / "evidence"
 ID = "https://w3id.org/whatworks/id/"
 OUTCOMES = ("entry", "re-entry", "reunification")
-
-
-def sheet(kind: str) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    for path in sorted(EVIDENCE.glob(f"*-{kind}.csv")):
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows.extend(csv.DictReader(handle))
-    return rows
 
 
 def fdac_economic() -> dict[str, str]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CLI, SYNTHETIC_BASE, synthetic_finding, synthetic_study, write_sheet
+from tests.test_ingest import snapshot
 from whatworks.core.errors import SHOWN_PROBLEMS
-from whatworks.core.store import open_store
 
 
 def ingest(cli: CLI, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, str]:
@@ -29,15 +28,7 @@ def ingest(cli: CLI, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, st
 
 def nquads(store_dir: Path) -> list[str]:
     """The whole store as sorted N-Quads lines (empty when there is no store)."""
-    if not store_dir.exists():
-        return []
-    store = open_store(store_dir, read_only=True)
-    try:
-        out = BytesIO()
-        store.export(out, format="nquads")
-    finally:
-        store.close()
-    return sorted(out.getvalue().decode().splitlines())
+    return sorted(snapshot(store_dir))
 
 
 def problem_lines(out: str) -> list[str]:
