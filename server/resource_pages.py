@@ -17,6 +17,7 @@ from rdflib import Graph, URIRef
 from whatworks.core.catalogue import internal
 from whatworks.core.formats import HTML, JSON_LD, media_format, serialize_graph
 from whatworks.core.namespaces import ID, PREFIXES
+from whatworks.core.vocab import EMMIE
 
 from .errors import error_response
 from .negotiation import RESOURCE, choose, offers, prefers_html
@@ -35,7 +36,14 @@ def _describe_query() -> str:
 
 
 def _graph(path: str) -> Graph:
-    return construct(_describe_query(), {"iri": URIRef(str(ID) + path)}, what="describe")
+    """The description of ``/id/{path}``, with the authors and year of the studies it names
+    (so that its page names them by author and year)."""
+    graph = construct(_describe_query(), {"iri": URIRef(str(ID) + path)}, what="describe")
+    studies = sorted({s for s in graph.subjects(EMMIE.reportedIn, None) if isinstance(s, URIRef)})
+    if studies:
+        names = internal("describe_study_names").prepare({"studies": studies})
+        graph += construct(names.text, names.parameters, what="describe")
+    return graph
 
 
 def serialize(graph: Graph, media: str) -> bytes:
