@@ -30,6 +30,7 @@ from whatworks.analysis.what_works import flat
 from whatworks.core.catalogue import (
     BadParameter,
     NamedQuery,
+    Parameter,
     UnknownQuery,
     catalogue,
     envelope,
@@ -399,6 +400,17 @@ _PLAIN = {
 }
 
 
+def _query_parameter(p: Parameter) -> dict[str, Any]:
+    """A catalogue query's parameter as an OpenAPI query parameter."""
+    return {
+        "name": p.name,
+        "in": "query",
+        "required": p.required,
+        "description": p.description or p.name,
+        "schema": p.schema(),
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for the API and the SPARQL endpoint, from the catalogue's front matter."""
     paths: dict[str, Any] = {
@@ -451,16 +463,7 @@ def openapi_document() -> dict[str, Any]:
         },
     }
     for named in catalogue().values():
-        parameters = [
-            {
-                "name": p.name,
-                "in": "query",
-                "required": p.required,
-                "description": p.description or p.name,
-                "schema": p.schema(),
-            }
-            for p in named.params
-        ] + [
+        parameters = [_query_parameter(p) for p in named.params] + [
             {
                 "name": "limit",
                 "in": "query",
@@ -519,16 +522,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
-    facet_parameters = [
-        {
-            "name": p.name,
-            "in": "query",
-            "required": p.required,
-            "description": p.description or p.name,
-            "schema": p.schema(),
-        }
-        for p in get(what_works.QUERY).params
-    ]
+    facet_parameters = [_query_parameter(p) for p in get(what_works.QUERY).params]
     paths[f"/api/queries/{what_works.QUERY}/facets"] = {
         "get": {
             "operationId": f"{what_works.QUERY}_facets",

@@ -85,15 +85,20 @@ def keeps(row: dict[str, Any], filters: dict[str, str]) -> bool:
     return not ("year_to" in filters and (year is None or int(year) > int(filters["year_to"])))
 
 
-def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str, str, str], Any]:
-    """(type, intervention or "", outcome, dimension) -> (studies, records, best, direction)."""
+def stored_records(store: Path) -> list[dict[str, str]]:
+    """Every EMMIE record of the store, by the reference query, as strings."""
     view = EmbeddedStore(store, read_only=True)
     try:
-        records = [
+        return [
             {k: str(v) for k, v in row.items()} for row in view.select(sparql_prologue() + RECORDS)
         ]
     finally:
         view.close()
+
+
+def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str, str, str], Any]:
+    """(type, intervention or "", outcome, dimension) -> (studies, records, best, direction)."""
+    records = stored_records(store)
     studies: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     items: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     ranks: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
@@ -140,13 +145,7 @@ def expected_cells(store: Path, filters: dict[str, str]) -> dict[tuple[str, str,
 def expected_any_outcome(store: Path, filters: dict[str, str]) -> tuple[dict[str, int], int]:
     """Per dimension, the studies with a record on any outcome or none (the coverage's
     ``all``); and the number of records on no outcome (``unplaced_records``)."""
-    view = EmbeddedStore(store, read_only=True)
-    try:
-        records = [
-            {k: str(v) for k, v in row.items()} for row in view.select(sparql_prologue() + RECORDS)
-        ]
-    finally:
-        view.close()
+    records = stored_records(store)
     studies: dict[str, set[str]] = defaultdict(set)
     unplaced: dict[str, set[str]] = defaultdict(set)
     for row in records:
