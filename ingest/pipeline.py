@@ -21,6 +21,7 @@ from typing import ParamSpec, TypeVar, cast
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
+from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.term import Node
 
 from whatworks.core.catalogue import Given, internal
@@ -36,6 +37,7 @@ from whatworks.core.store import (
     update_graphs_by_replacing,
 )
 from whatworks.core.validation import (
+    Engine,
     ValidationReport,
     ValidationResult,
     class_checked_predicates,
@@ -545,7 +547,7 @@ def _types_in_store(
 
 
 def validate_sources(
-    sources: Sequence[Source], context: Graph
+    sources: Sequence[Source], context: Graph, engine: Engine = "compiled"
 ) -> tuple[list[Problem], list[Problem]]:
     """Run the SHACL shapes over the batch; return (violations, warnings) located in cells.
 
@@ -559,11 +561,16 @@ def validate_sources(
     """
     if len(sources) == 1 and _whole(sources[0]):
         # No copy: validate() reads the source's graph in place.
-        return locate(validate(sources[0].graph, context=context), sources)
+        return locate(validate(sources[0].graph, context=context, engine=engine), sources)
     # Several sources are validated as one graph. (Each on its own, with the class of what
     # it links to in the others, avoids copying them, but costs more than it saves:
     # measured at 100k triples, pySHACL took 8.6 s CPU in 8 calls against 5.1 s in one,
-    # the copy 1.6 s, because the linked nodes become focus nodes of every call.)
+    # the copy 1.6 s, because the linked nodes become focus nodes of every call.) The
+    # compiled shapes read the triples once: whole sources are given to them as a view of
+    # the sources' graphs, not copied (pySHACL needs one graph of its own).
+    if engine == "compiled" and sources and all(_whole(source) for source in sources):
+        view = ReadOnlyGraphAggregate([source.graph for source in sources])
+        return locate(validate(view, context=context, engine=engine), sources)
     data = Graph()
     for source in sources:
         if _whole(source):
@@ -571,7 +578,7 @@ def validate_sources(
         else:
             _add_changed_records(data, source)
     if all(_whole(source) for source in sources):
-        return locate(validate(data, context=context), sources)
+        return locate(validate(data, context=context, engine=engine), sources)
     if not len(data):
         return [], []
     # The class of what the records validated link to (from the batch or the store): all
@@ -582,7 +589,7 @@ def validate_sources(
             extra.add(triple)
     # Not focus_nodes=: pySHACL 0.40 then also limits the nodes that nested shapes (sh:not)
     # check, and reports values as violations (WW-FIND-009 on every direction).
-    return locate(validate(data, context=extra), sources)
+    return locate(validate(data, context=extra, engine=engine), sources)
 
 
 def _link_types(data: Graph, graphs: Iterable[Graph]) -> Graph:
@@ -659,6 +666,7 @@ def prepare(
     extra: Sequence[Source] = (),
     incremental: bool = False,
     strict: bool = False,
+    engine: Engine = "compiled",
 ) -> tuple[list[Source], list[Problem]]:
     """Read, map, check and validate; return the sources and the warnings (SHACL warnings,
     and works that give the same DOI: :func:`duplicate_works`).
@@ -668,7 +676,7 @@ def prepare(
     all reported at once, ordered by file, sheet, row and column. (A row left out is not
     validated, and what refers to it is not reported as referring to nothing: one fault,
     one problem: docs/decisions/0017-every-fault-in-one-pass.md.) With ``strict``, warnings
-    are problems too.
+    are problems too. ``engine`` runs the shapes (:func:`whatworks.core.validation.validate`).
 
     ``extra`` are sources already built by another reader (e.g. the local-authority
     statistics, :mod:`whatworks.ingest.la_statistics`): checked, validated and returned
@@ -702,7 +710,7 @@ def prepare(
         if collecting:
             gc.enable()
     try:
-        return _check(sources, extra, store, incremental, problems, strict)
+        return _check(sources, extra, store, incremental, problems, strict, engine)
     finally:
         if not incremental:
             gc.unfreeze()
@@ -715,6 +723,7 @@ def _check(
     incremental: bool,
     problems: list[Problem],
     strict: bool,
+    engine: Engine = "compiled",
 ) -> tuple[list[Source], list[Problem]]:
     sources += extra
     found, context = check_against_store(sources, store)
@@ -728,7 +737,7 @@ def _check(
         canon = Canonical()
         for source in sources:
             source.change = graph_change(store, source.graph_iri, source.graph, canon)
-    violations, warnings = validate_sources(sources, context)
+    violations, warnings = validate_sources(sources, context, engine)
     problems += [v for v in violations if (v.file, v.sheet, v.row) not in left_out]
     warnings = sorted([*doubles, *warnings], key=_order)
     if strict:
@@ -774,6 +783,7 @@ def ingest(
     base: str = str(ID),
     extra: Sequence[Source] = (),
     strict: bool = False,
+    engine: Engine = "compiled",
 ) -> IngestReport:
     """Ingest files into ``store``: each becomes one named graph with provenance beside it.
 
@@ -809,6 +819,7 @@ def ingest(
         extra=extra,
         incremental=True,
         strict=strict,
+        engine=engine,
     )
     ended = datetime.now(UTC)
     built = {id(s) for s in extra}
@@ -1012,7 +1023,7 @@ def _parse_statements(statements: Sequence[str]) -> list[Triple]:
 
 
 def validate_store(
-    store: Store, *, batch_triples: int = VALIDATE_BATCH_TRIPLES
+    store: Store, *, batch_triples: int = VALIDATE_BATCH_TRIPLES, engine: Engine = "compiled"
 ) -> tuple[list[Problem], list[Problem]]:
     """Validate every data graph of the store; locate results through the stored provenance.
 
@@ -1034,7 +1045,7 @@ def validate_store(
     for batch in _batches(store, data_graphs, batch_triples):
         data = union_graph(store, batch)
         if len(batch) == len(data_graphs):
-            results += validate(data).results
+            results += validate(data, engine=engine).results
             continue
         # The class of what the batch links to through a class-checked link: all the
         # shapes read of other graphs.
@@ -1046,7 +1057,7 @@ def validate_store(
         context = Graph()
         for iri, cls, _ in _types_in_store(store, linked, batch):
             context.add((iri, RDF.type, cls))
-        results += validate(data, context=context).results
+        results += validate(data, context=context, engine=engine).results
         del data, context
     rows = _stored_rows(store)
     violations: list[Problem] = []

@@ -36,6 +36,7 @@ from whatworks.core.errors import InputError, Problem, ValidationFailed, Whatwor
 from whatworks.core.store import EXPORT_FORMATS, Store, union_graph
 
 if TYPE_CHECKING:
+    from whatworks.core.validation import Engine
     from whatworks.ingest.pipeline import Source
 
 # The process ends with the command: leave what the command built to the operating system
@@ -69,6 +70,18 @@ def _remember_store(ctx: click.Context, _param: click.Parameter, value: str | No
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def validator_option(function: F) -> F:
+    """``--validator``: how the SHACL shapes are run (ingest, validate)."""
+    return click.option(
+        "--validator",
+        type=click.Choice(["compiled", "pyshacl"]),
+        default="compiled",
+        show_default=True,
+        help="How the SHACL shapes run: compiled (fast; the same results as pySHACL, "
+        "docs/decisions/0020-compiled-shapes.md) or pyshacl (the reference, slower).",
+    )(function)
 
 
 def store_option(function: F) -> F:
@@ -177,6 +190,7 @@ def load(obj: Context, quiet: bool) -> None:
     "under two keys), SHACL warnings.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@validator_option
 @store_option
 @click.pass_obj
 def ingest(
@@ -189,6 +203,7 @@ def ingest(
     progress: bool | None,
     strict: bool,
     quiet: bool,
+    validator: Engine,
 ) -> None:
     """Ingest coding sheets (CSV, XLSX), bibliographies (RIS, BibTeX) or RDF files.
 
@@ -213,6 +228,7 @@ def ingest(
         base=id_base,
         progress=progress,
         strict=strict,
+        engine=validator,
     )
 
 
@@ -228,6 +244,7 @@ def _run_ingest(
     progress: bool | None = None,
     extra: Sequence[Source] = (),
     strict: bool = False,
+    engine: Engine = "compiled",
 ) -> None:
     from whatworks.core.namespaces import ID
     from whatworks.ingest.pipeline import ingest as run
@@ -245,6 +262,7 @@ def _run_ingest(
                 base=base or str(ID),
                 extra=extra,
                 strict=strict,
+                engine=engine,
             )
         finally:
             store.close()
@@ -301,6 +319,7 @@ def _run_ingest(
     help="Refuse on warnings too: a DOI that another work gives (the same work coded "
     "under two keys), SHACL warnings.",
 )
+@validator_option
 @store_option
 @click.pass_obj
 def validate(
@@ -314,6 +333,7 @@ def validate(
     batch_triples: int,
     reason: bool,
     strict: bool,
+    validator: Engine,
 ) -> None:
     """Validate files (without storing them), or the whole store when no file is given.
 
@@ -347,6 +367,7 @@ def validate(
                     kind=kind,
                     base=id_base or str(ID),
                     strict=strict,
+                    engine=validator,
                 )
             except (InputError, ValidationFailed) as exc:
                 if exc.exit_code == 2:
@@ -358,7 +379,9 @@ def validate(
         else:
             store = obj.open(read_only=True)
             try:
-                problems, warnings = validate_store(store, batch_triples=batch_triples)
+                problems, warnings = validate_store(
+                    store, batch_triples=batch_triples, engine=validator
+                )
                 if strict:
                     problems, warnings = [*problems, *warnings], []
                 target = f"store {store.location}"

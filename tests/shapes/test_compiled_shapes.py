@@ -121,8 +121,9 @@ def broken(seed: int, changes: int) -> Graph:
         elif fault == 5:  # an IRI outside every list
             graph.add((s, p, URIRef(f"{SYNTHETIC}nowhere/{rng.randrange(10)}")))  # type: ignore[arg-type]
         else:  # a type taken away or given
+            classes = [t[2] for t in triples if t[1] == RDF.type]
             graph.add((s, p, o))  # type: ignore[arg-type]
-            graph.add((rng.choice(nodes), RDF.type, rng.choice([t[2] for t in triples if t[1] == RDF.type])))  # type: ignore[arg-type]
+            graph.add((rng.choice(nodes), RDF.type, rng.choice(classes)))  # type: ignore[arg-type]
     return graph
 
 

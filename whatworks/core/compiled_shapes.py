@@ -143,7 +143,7 @@ def compile_shapes(triples: Sequence[_Triple]) -> Compiled:
         if SH.NodeShape in types:
             extra = set(props) - _DESCRIPTIVE - {URIRef("http://purl.org/dc/terms/hasPart")}
             if extra:
-                raise NotCompiled(f"node shape {subject} has constraints {sorted(extra)}")
+                raise NotCompiled(f"node shape {subject} has constraints {sorted(map(str, extra))}")
             continue
         if not targets and SH.PropertyShape not in types:
             continue
@@ -156,7 +156,7 @@ def compile_shapes(triples: Sequence[_Triple]) -> Compiled:
             raise NotCompiled(f"shape {subject}: only a single-predicate sh:path is compiled")
         unknown = set(props) - _DESCRIPTIVE - CORE
         if unknown:
-            raise NotCompiled(f"shape {subject} uses {sorted(unknown)}")
+            raise NotCompiled(f"shape {subject} uses {sorted(map(str, unknown))}")
         severity = props.get(SH.severity, [SH.Violation])[0]
         messages = props.get(SH.message, [])
         if not isinstance(severity, URIRef) or len(messages) > 1:
@@ -246,13 +246,13 @@ def _checks(
     if SH.hasValue in props:
         checks.append(("has", _one(props, SH.hasValue)))
     if SH.qualifiedValueShape in props:
-        inner = _inner(shape, _one(props, SH.qualifiedValueShape), by_subject)
+        qualified = _inner(shape, _one(props, SH.qualifiedValueShape), by_subject)
         low = props.get(SH.qualifiedMinCount)
         high = props.get(SH.qualifiedMaxCount)
         checks.append(
             (
                 "qualified",
-                inner,
+                qualified,
                 None if low is None else int(low[0]),  # type: ignore[call-overload]
                 None if high is None else int(high[0]),  # type: ignore[call-overload]
             )
@@ -272,7 +272,7 @@ def _inner(
         return ("in", frozenset([_one(props, SH.hasValue)]))
     if keys == {SH.path, SH.minCount} and isinstance(_one(props, SH.path), URIRef):
         return ("count", _one(props, SH.path), int(_one(props, SH.minCount)))  # type: ignore[call-overload]
-    raise NotCompiled(f"shape {shape}: inner shape {sorted(keys)}")
+    raise NotCompiled(f"shape {shape}: inner shape {sorted(map(str, keys))}")
 
 
 def _regex(pattern: str, flags: str) -> re.Pattern[str]:
@@ -501,7 +501,7 @@ def _conforms(inner: tuple[Any, ...], value: Node, index: _Index) -> bool:
     if inner[0] == "in":
         return value in inner[1]
     _, path, low = inner
-    return len(index.values.get(value, {}).get(path, _EMPTY)) >= low
+    return len(index.values.get(value, {}).get(path, _EMPTY)) >= int(low)
 
 
 def _bad_datatype(check: tuple[Any, ...], v: Node) -> bool:
@@ -586,10 +586,14 @@ def _ltoe(value: Node, other: Node) -> bool:
     )
     if isinstance(value, BNode) or isinstance(other, BNode):
         return False
-    if a_string:
-        a = str(value) if isinstance(value, URIRef) else value.value  # type: ignore[union-attr]
-    if b_string:
-        b = str(other) if isinstance(other, URIRef) else other.value  # type: ignore[union-attr]
+    if isinstance(value, Literal):
+        a = value.value if a_string else value
+    elif a_string:
+        a = str(value)
+    if isinstance(other, Literal):
+        b = other.value if b_string else other
+    elif b_string:
+        b = str(other)
     if a_string != b_string:
         return False
     try:
