@@ -115,7 +115,8 @@ def assert_same_store(by_row: EmbeddedStore, whole: EmbeddedStore) -> None:
     extra, missing = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
     assert not extra and not missing, (
         f"compared by row the store holds {len(extra)} statements a whole comparison does "
-        f"not give and lacks {len(missing)}:\n" + "\n".join(["+ " + s for s in extra[:10]] + ["- " + s for s in missing[:10]])
+        f"not give and lacks {len(missing)}:\n"
+        + "\n".join([*("+ " + s for s in extra[:10]), *("- " + s for s in missing[:10])])
     )
     assert len(ours) == len(theirs)
 
@@ -204,9 +205,7 @@ def test_several_files_changed_together(pair: Pair, monkeypatch: pytest.MonkeyPa
     assert len(report.by_row) == 3
 
 
-def test_a_new_column_layout_is_compared_whole(
-    pair: Pair, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_new_column_layout_is_compared_whole(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     def reorder(fields: list[str], rows: list[Row]) -> list[Row]:
         fields.reverse()
         rows[0]["where_read"] += " (revised)"
@@ -304,9 +303,7 @@ def test_unchanged_rows_are_not_mapped(pair: Pair, monkeypatch: pytest.MonkeyPat
         return real(records, **kwargs)
 
     monkeypatch.setattr(pipeline, "map_records", counting)
-    report = ingest(
-        [pair.folder / "synthetic.findings.csv"], pair.by_row, base=SYNTHETIC_ID_BASE
-    )
+    report = ingest([pair.folder / "synthetic.findings.csv"], pair.by_row, base=SYNTHETIC_ID_BASE)
     assert report.by_row == (FINDINGS,)
     assert mapped == [1]
     assert URIRef(FINDINGS) in {g for g, _, _ in report.written}
