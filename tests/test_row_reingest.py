@@ -307,3 +307,39 @@ def test_unchanged_rows_are_not_mapped(pair: Pair, monkeypatch: pytest.MonkeyPat
     assert report.by_row == (FINDINGS,)
     assert mapped == [1]
     assert URIRef(FINDINGS) in {g for g, _, _ in report.written}
+
+
+def test_references_and_dois_read_from_records_are_the_mapped_ones() -> None:
+    """What the checks read of the unchanged rows without mapping them (their references
+    and their works' DOIs) is what the mapper gives, on every bundled sheet."""
+    from rdflib import Literal
+
+    from whatworks.ingest.coding_sheet import Kind
+    from whatworks.ingest.mapping import map_records, property_iri, references, work_doi
+    from whatworks.ingest.records import parse_sheet
+    from whatworks.ingest.tabular import read_csv
+
+    folder = Path(__file__).parents[1] / "data" / "evidence"
+    seen_refs = seen_dois = 0
+    for path in sorted(folder.glob("*.csv")):
+        records, problems = parse_sheet(read_csv(path))
+        assert not problems
+        graph = map_records(records).graph
+        for record in records:
+            iri = pipeline.record_iri(record)
+            ref_props = {
+                property_iri(c.prop) for c in record.sheet.columns if c.kind is Kind.REF and c.prop
+            }
+            mapped = {o for p in ref_props for o in graph.objects(iri, p)}
+            assert set(references(record)) == mapped
+            seen_refs += len(mapped)
+            pair = work_doi(record)
+            dois = {
+                (s, o)
+                for s in graph.objects(iri, EMMIE.reportedIn)
+                for o in graph.objects(s, EMMIE.doi)
+            }
+            assert ({pair} if pair else set()) == dois
+            assert all(isinstance(o, Literal) for _, o in dois)
+            seen_dois += len(dois)
+    assert seen_refs and seen_dois
