@@ -54,11 +54,16 @@ class RowOrigin:
 
 
 def row_hash(cells: Mapping[str, str]) -> str:
-    """A digest of a row's cells as read (stripped), by column name, in the sheet's column
-    order: equal for two rows that give the same record, whatever the file's column layout.
+    """A digest of a row's cells as read (stripped), keyed by the sheet's columns in their
+    order (which :func:`mapping_digest` covers: the columns are not repeated in every
+    row's digest): equal for two rows that give the same record, whatever the file's
+    column layout.
     """
-    text = json.dumps(list(cells.items()), ensure_ascii=False, separators=(",", ":"))
+    text = _JSON(list(cells.values()))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 #: The modules whose code turns a row's cells into triples and provenance: a change to any

@@ -277,13 +277,34 @@ def test_a_bad_change_reports_what_a_whole_comparison_reports(
     assert nquads(pair.by_row) == before
 
 
-def test_row_hash_ignores_layout_and_sees_every_cell() -> None:
+def test_row_hash_ignores_the_column_layout_and_sees_every_cell(tmp_path: Path) -> None:
+    """The same rows with their columns in another order hash the same; a changed cell,
+    or a separator moved between two cells, does not."""
     from whatworks.ingest.provenance import row_hash
+    from whatworks.ingest.records import parse_sheet
+    from whatworks.ingest.tabular import read_csv
 
+    original = Path(__file__).parents[1] / "data" / "evidence" / "field-interventions.csv"
+    with original.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    reordered = tmp_path / "field-interventions.csv"
+    with reordered.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields[::-1])
+        writer.writeheader()
+        writer.writerows(rows)
+
+    def hashes(path: Path) -> dict[str, str]:
+        records, problems = parse_sheet(read_csv(path))
+        assert not problems
+        return {r.key: row_hash(r.raw) for r in records}
+
+    assert hashes(original) == hashes(reordered)
     cells = {"key": "a", "note": "x"}
-    assert row_hash(cells) == row_hash(dict(cells))
     assert row_hash(cells) != row_hash({"key": "a", "note": "y"})
     assert row_hash({"key": "a", "note": "x;"}) != row_hash({"key": "a;", "note": "x"})
+    assert row_hash({"key": "a", "note": ""}) != row_hash({"key": "a", "note": " "})
 
 
 def test_unchanged_rows_are_not_mapped(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
