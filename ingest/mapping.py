@@ -146,6 +146,34 @@ def map_records(records: Iterable[Record], *, base: str = str(ID)) -> Mapped:
     return mapped
 
 
+def references(record: Record, *, base: str = str(ID)) -> list[URIRef]:
+    """The IRIs of the records that ``record``'s reference columns name: the objects
+    :func:`map_records` links it to them with (so without mapping the record)."""
+    found: list[URIRef] = []
+    for col in record.sheet.columns:
+        value = record.values.get(col.name)
+        if col.kind is not Kind.REF or not col.prop or value is None:
+            continue
+        for item in value if isinstance(value, tuple) else (value,):
+            found.append(resource(SHEETS_BY_NAME[col.target].kind, str(item), base=base))
+    return found
+
+
+def work_doi(record: Record, *, base: str = str(ID)) -> tuple[URIRef, Literal] | None:
+    """The work node of a study record and its ``emmie:doi``, as :func:`map_records` maps
+    them (so without mapping the record); None when the record gives no DOI."""
+    doi = record.values.get("doi")
+    if doi is None or record.sheet.name != "studies":
+        return None
+    term = _term(record.sheet.column("doi"), doi, base)  # type: ignore[arg-type]
+    assert isinstance(term, Literal)
+    return resource("work", record.key, base=base), term
+
+
+#: The properties that link a record to its sub-nodes.
+SUB_NODE_LINKS: tuple[URIRef, ...] = tuple(link for _, link in SUB_NODES.values())
+
+
 def _sub_node(mapped: Mapped, record: Record, subject: URIRef, suffix: str) -> URIRef:
     node = (
         resource("work", record.key, base=mapped.base)

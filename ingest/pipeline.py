@@ -16,17 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar, cast
+from typing import ParamSpec, TypeVar
 
-import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.term import Node
 
 from whatworks.core.catalogue import Given, internal
 from whatworks.core.config import VALIDATE_BATCH_TRIPLES
-from whatworks.core.engine import from_ox, to_ox
 from whatworks.core.errors import InputError, Problem, ValidationFailed
 from whatworks.core.namespaces import GRAPH, ID, provenance_graph, resource, source_graph
 from whatworks.core.store import (
@@ -46,9 +44,19 @@ from whatworks.core.validation import (
 from whatworks.core.vocab import EMMIE
 
 from .bibliography import read_bibtex, read_ris
+from .changes import (
+    Canonical,
+    Change,
+    RowPlan,
+    graph_change,
+    plan_rows,
+    row_change,
+    row_provenance_change,
+    stored_rows,
+)
 from .coding_sheet import KEY_PATTERN, SHEETS_BY_NAME, Kind, Sheet
-from .mapping import Mapped, map_records, record_iri
-from .provenance import RowOrigin, SourceFile, build_provenance
+from .mapping import CellRef, Mapped, map_records, record_iri, references, work_doi
+from .provenance import RowOrigin, SourceFile, build_provenance, mapping_digest, row_hash
 from .rdf_source import RDF_SUFFIXES, read_rdf
 from .records import Record, all_records, parse_sheet
 from .tabular import RawSheet, read_csv, read_xlsx
@@ -62,23 +70,6 @@ TABULAR_SUFFIXES = {
 }
 BIB_SUFFIXES = {".ris": "application/x-research-info-systems", ".bib": "application/x-bibtex"}
 SUPPORTED = sorted({*TABULAR_SUFFIXES, *BIB_SUFFIXES, *RDF_SUFFIXES})
-
-
-@dataclass
-class Change:
-    """How a source's graph differs from what the store holds: the triples that went and
-    the triples that came (compared as the store spells them: see :class:`Canonical`)."""
-
-    gone: list[Triple]
-    came: list[Triple]
-    #: the store held nothing in this graph
-    new: bool
-
-    def __bool__(self) -> bool:
-        return bool(self.gone or self.came)
-
-    def subjects(self) -> set[URIRef]:
-        return {t[0] for t in (*self.gone, *self.came) if isinstance(t[0], URIRef)}
 
 
 @dataclass
@@ -96,12 +87,34 @@ class Source:
     failed: list[tuple[Sheet, str]] = field(default_factory=list)
     #: set by :func:`prepare` when it compares the graph with the store
     change: Change | None = None
+    #: the mapping digest of a file of rows (:func:`~.provenance.mapping_digest`)
+    digest: str | None = None
+    #: set when the file's rows are compared with the stored ones by hash: then
+    #: :attr:`graph` and :attr:`mapped` hold the changed rows' records alone
+    #: (docs/decisions/0018-re-ingest-by-row.md)
+    plan: RowPlan | None = None
+    #: the stored graph's size, read when the rows are compared by hash
+    stored_size: int = 0
 
     def origins(self) -> list[RowOrigin]:
         if self.mapped is None:
             subjects = {s for s in self.graph.subjects(RDF.type, None) if isinstance(s, URIRef)}
             return [RowOrigin(s, "", None) for s in sorted(subjects)]
-        return [RowOrigin(s, o.sheet.name, o.row) for s, o in self.mapped.subjects]
+        return [RowOrigin(s, o.sheet.name, o.row, row_hash(o.raw)) for s, o in self.mapped.subjects]
+
+    def triples(self) -> int:
+        """How many triples the source's graph holds (once written)."""
+        if self.plan is None or self.change is None:
+            return len(self.graph)
+        return self.stored_size - len(self.change.gone) + len(self.change.came)
+
+    def complete(self) -> None:
+        """Map every record, not only the changed rows' (:attr:`plan`)."""
+        if self.plan is not None and self.mapped is not None:
+            self.mapped = map_records(self.records, base=self.mapped.base)
+            self.graph = self.mapped.graph
+            self.plan = None
+            self.change = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,9 @@ class IngestReport:
     derived: str = "none"
     #: files with no records (a blank coding sheet): left out, their stored graphs kept
     empty: tuple[Path, ...] = ()
+    #: the graphs compared with the store by row (only the rows whose hash changed were
+    #: mapped and compared: docs/decisions/0018-re-ingest-by-row.md); the others whole
+    by_row: tuple[URIRef, ...] = ()
 
 
 def graph_name_for(path: Path) -> str:
@@ -136,8 +152,12 @@ def read_sources(
     progress: bool = False,
     base: str = str(ID),
     collect: list[Problem] | None = None,
+    rows_from: Store | None = None,
 ) -> list[Source]:
     """Read and map every file; raise one :class:`InputError` with every problem found.
+
+    With ``rows_from``, a file of rows whose graph that store holds with row hashes maps
+    only the rows whose hash changed (:attr:`Source.plan`).
 
     With ``collect``, the problems are added to it instead and the sources are returned
     with the records of the rows that keep the rules (a file that cannot be read at all
@@ -161,7 +181,13 @@ def read_sources(
     for path in paths:
         try:
             source, rows = _read_one(
-                path, encoding=encoding, kind=kind, graph=graph, progress=progress, base=base
+                path,
+                encoding=encoding,
+                kind=kind,
+                graph=graph,
+                progress=progress,
+                base=base,
+                rows_from=rows_from,
             )
         except InputError as exc:
             problems.extend(exc.problems)
@@ -194,6 +220,7 @@ def _read_one(
     graph: str | None,
     progress: bool,
     base: str,
+    rows_from: Store | None = None,
 ) -> tuple[Source, list[Problem]]:
     """The file as a source, with the problems of its rows (those rows left out).
 
@@ -231,8 +258,12 @@ def _read_one(
         text = _bib_text(path, data, encoding)
         raw = [read_ris(path, text) if suffix == ".ris" else read_bibtex(path, text)]
     records, problems = all_records(parse_sheet(r, progress=progress) for r in raw)
-    mapped = map_records(records, base=base)
-    source = Source(path, graph_iri, file, mapped.graph, mapped, records)
+    digest = mapping_digest(base, [(f"{r.sheet.name}:{r.sheet_label}", r.header) for r in raw])
+    plan = None
+    if rows_from is not None and not problems:
+        plan = plan_rows(records, stored_rows(rows_from, graph_iri), digest, base=base)
+    mapped = map_records(records if plan is None else plan.changed, base=base)
+    source = Source(path, graph_iri, file, mapped.graph, mapped, records, digest=digest, plan=plan)
     if problems:
         source.failed = _failed_keys(raw, problems)
     return source, problems
@@ -319,6 +350,7 @@ def _duplicates_across(sources: Sequence[Source], base: str) -> list[Problem]:
             source.records = [r for r in source.records if id(r) not in left_out]
             source.mapped = map_records(source.records, base=base)
             source.graph = source.mapped.graph
+            source.plan = None
             source.failed += [(record.sheet, record.key) for record in later]
     return problems
 
@@ -367,7 +399,9 @@ def check_against_store(
         for source in sources
         for sheet, key in source.failed
     }
-    batch_subjects: set[Node] = set()
+    # Every record is typed in its graph: a source whose unchanged rows were not mapped
+    # (Source.plan) adds their records, and what they refer to.
+    batch_subjects: set[Node] = {*defined, *extending}
     for source in sources:
         batch_subjects.update(source.graph.subjects(RDF.type, None))
     linked: set[URIRef] = set()
@@ -375,6 +409,8 @@ def check_against_store(
         for obj in source.graph.objects():
             if isinstance(obj, URIRef) and obj not in batch_subjects:
                 linked.add(obj)
+        for record in source.plan.kept.values() if source.plan is not None else ():
+            linked.update(iri for iri in references(record, base=base) if iri not in batch_subjects)
     context = Graph()
     elsewhere: dict[URIRef, URIRef] = {}
     if store is not None:
@@ -465,10 +501,10 @@ def duplicate_works(sources: Sequence[Source], store: Store | None) -> list[Prob
     (A warning: one work may report two studies; ``--strict`` makes it an error.)"""
     first: dict[str, tuple[Source, URIRef]] = {}
     problems: list[Problem] = []
+    given: dict[tuple[int, URIRef], list[Node]] = {}
     for source in sources:
-        for work, doi in sorted(source.graph.subject_objects(EMMIE.doi)):
-            if not isinstance(work, URIRef):
-                continue
+        for work, doi in _dois(source):
+            given.setdefault((id(source), work), []).append(doi)
             folded = str(doi).lower()
             if folded not in first:
                 first[folded] = (source, work)
@@ -482,7 +518,7 @@ def duplicate_works(sources: Sequence[Source], store: Store | None) -> list[Prob
     # match uses the store's index, where comparing every stored DOI folded does not.
     spellings: dict[str, str] = {}
     for folded, (source, work) in first.items():
-        for doi in source.graph.objects(work, EMMIE.doi):
+        for doi in given[id(source), work]:
             for spelling in (str(doi), folded, folded.upper()):
                 spellings[spelling] = folded
     outside = sorted(s.graph_iri for s in sources)
@@ -503,15 +539,42 @@ def duplicate_works(sources: Sequence[Source], store: Store | None) -> list[Prob
     return problems
 
 
-def _where(source: Source, work: URIRef) -> str:
+def _dois(source: Source) -> list[tuple[URIRef, Node]]:
+    """Each work of ``source`` with its ``emmie:doi``, in order: the unchanged rows' too
+    when only the changed ones were mapped (:attr:`Source.plan`)."""
+    pairs: set[tuple[URIRef, Node]] = {
+        (work, doi)
+        for work, doi in source.graph.subject_objects(EMMIE.doi)
+        if isinstance(work, URIRef)
+    }
+    for record in source.plan.kept.values() if source.plan is not None else ():
+        pair = work_doi(record, base=source.file.base)
+        if pair is not None:
+            pairs.add(pair)
+    return sorted(pairs)
+
+
+def _origin(source: Source, work: URIRef) -> CellRef | Record | None:
+    """The row a work came from (the record of an unchanged row not mapped: the same file,
+    sheet, row and cells)."""
     origin = source.mapped.origins.get(work) if source.mapped is not None else None
+    if origin is None and source.plan is not None:
+        for record in source.plan.kept.values():
+            pair = work_doi(record, base=source.file.base)
+            if pair is not None and pair[0] == work:
+                return record
+    return origin
+
+
+def _where(source: Source, work: URIRef) -> str:
+    origin = _origin(source, work)
     if origin is None:
         return f"<{work}> in {source.path}"
     return f"study {origin.raw.get('key')!r} ({origin.file}, row {origin.row})"
 
 
 def _doi_problem(source: Source, work: URIRef, doi: str, other: str) -> Problem:
-    origin = source.mapped.origins.get(work) if source.mapped is not None else None
+    origin = _origin(source, work)
     text = f"DOI {doi} is also the DOI of {other}: one work coded under two keys counts twice"
     if origin is None:
         return Problem(str(source.path), f"<{work}>: {text}", found=doi)
@@ -704,6 +767,7 @@ def prepare(
             progress=progress,
             base=base,
             collect=problems,
+            rows_from=store if incremental else None,
         )
     finally:
         gc.freeze()
@@ -727,6 +791,11 @@ def _check(
 ) -> tuple[list[Source], list[Problem]]:
     sources += extra
     found, context = check_against_store(sources, store)
+    if (problems or found) and any(source.plan is not None for source in sources):
+        # Nothing will be written: every record is validated, as when read whole.
+        for source in sources:
+            source.complete()
+        found, context = check_against_store(sources, store)
     problems += found
     # A row that extends nothing is not validated: what it lacks is the record it meant
     # to extend, reported already.
@@ -736,7 +805,14 @@ def _check(
         # (With problems already found nothing is written: validate everything that read.)
         canon = Canonical()
         for source in sources:
-            source.change = graph_change(store, source.graph_iri, source.graph, canon)
+            if source.plan is not None and source.mapped is not None:
+                source.change = row_change(
+                    store, source.graph_iri, source.plan, source.mapped, canon
+                )
+                source.stored_size = _size(store, source.graph_iri)
+            else:
+                source.change = graph_change(store, source.graph_iri, source.graph, canon)
+        context += _kept_types(store, sources)
     violations, warnings = validate_sources(sources, context, engine)
     problems += [v for v in violations if (v.file, v.sheet, v.row) not in left_out]
     warnings = sorted([*doubles, *warnings], key=_order)
@@ -749,6 +825,32 @@ def _check(
             raise ValidationFailed(problems)
         raise InputError(problems)
     return sources, warnings
+
+
+def _kept_types(store: Store, sources: Sequence[Source]) -> Graph:
+    """The stored ``rdf:type`` of each record of an unchanged row (not mapped: see
+    :attr:`Source.plan`) that the batch's graphs link to: what the shapes read of it, and
+    what its graph would give them had it been mapped."""
+    kept = {iri: s.graph_iri for s in sources if s.plan is not None for iri in s.plan.kept}
+    types = Graph()
+    if not kept:
+        return types
+    linked: dict[URIRef, set[URIRef]] = {}
+    for source in sources:
+        for obj in source.graph.objects(unique=True):
+            if isinstance(obj, URIRef) and obj in kept:
+                linked.setdefault(kept[obj], set()).add(obj)
+    for graph_iri, iris in linked.items():
+        ordered = sorted(iris)
+        for start in range(0, len(ordered), 500):
+            terms: dict[str, Given] = {
+                "subjects": ordered[start : start + 500],
+                "graph": graph_iri,
+            }
+            for row in _select(store, "ingest_subject_triples", terms):
+                if row["p"] == RDF.type:
+                    types.add((row["s"], RDF.type, row["o"]))
+    return types
 
 
 def _order(problem: Problem) -> tuple[bool, str, str, int, str, str]:
@@ -823,8 +925,8 @@ def ingest(
     )
     ended = datetime.now(UTC)
     built = {id(s) for s in extra}
-    empty = tuple(s.path for s in sources if not len(s.graph) and id(s) not in built)
-    sources = [s for s in sources if len(s.graph) or id(s) in built]
+    empty = tuple(s.path for s in sources if not s.triples() and id(s) not in built)
+    sources = [s for s in sources if s.triples() or id(s) in built]
     if not sources:
         return IngestReport((), 0, 0, store.dataset_version(), tuple(warnings), empty=empty)
     canon = Canonical()
@@ -839,10 +941,27 @@ def ingest(
         elif _same_file(store, source):
             continue  # same bytes, same graph: the stored provenance still holds
         prov_iri = provenance_graph(source.graph_iri)
-        prov = build_provenance(
-            source.graph_iri, source.file, source.origins(), started=started, ended=ended
-        )
-        prov_change = graph_change(store, prov_iri, prov, canon)
+        if source.plan is not None and source.digest is not None:
+            prov_change = row_provenance_change(
+                store,
+                source.graph_iri,
+                source.file,
+                source.plan,
+                source.digest,
+                canon,
+                started=started,
+                ended=ended,
+            )
+        else:
+            prov = build_provenance(
+                source.graph_iri,
+                source.file,
+                source.origins(),
+                started=started,
+                ended=ended,
+                digest=source.digest,
+            )
+            prov_change = graph_change(store, prov_iri, prov, canon)
         if prov_change:
             changes[prov_iri] = (prov_change.gone, prov_change.came)
     written = [(g, len(gone), len(came)) for g, (gone, came) in changes.items()]
@@ -890,12 +1009,13 @@ def ingest(
     return IngestReport(
         graphs=tuple(s.graph_iri for s in sources),
         records=sum(len(s.records) or len(s.origins()) for s in sources),
-        triples=sum(len(s.graph) for s in sources),
+        triples=sum(s.triples() for s in sources),
         version=version,
         warnings=tuple(warnings),
         written=tuple(written),
         derived=derived,
         empty=empty,
+        by_row=tuple(s.graph_iri for s in sources if s.plan is not None),
     )
 
 
@@ -941,85 +1061,6 @@ def _same_file(store: Store, source: Source) -> bool:
     prov = provenance_graph(source.graph_iri)
     terms = {"provenance": prov, "graph": source.graph_iri, "file": source.file.iri}
     return bool(_select(store, "ingest_same_file", terms))
-
-
-class Canonical:
-    """Canonical N-Triples text of triples, as the store spells them.
-
-    Oxigraph stores typed literals in canonical form (``"0.50"^^xsd:decimal`` comes back as
-    ``"0.5"``, ``+00:00`` as ``Z``), so what a mapper built must be spelled the same way
-    before it is compared with what is stored. Typed literals are canonicalised by passing
-    them once through an in-memory Oxigraph store, and remembered.
-    """
-
-    def __init__(self) -> None:
-        self._literals: dict[Literal, str] = {}
-
-    def statements(self, triples: Iterable[Triple]) -> dict[str, Triple]:
-        out: dict[str, Triple] = {}
-        typed: list[Triple] = []
-        cache = self._literals
-        for triple in triples:
-            s, p, o = triple
-            if isinstance(s, BNode) or isinstance(o, BNode):
-                raise ValueError("blank nodes cannot be stored: skolemize them first")
-            if isinstance(o, Literal) and o.datatype is not None and o.datatype != XSD.string:
-                text = cache.get(o)
-                if text is None:
-                    typed.append(triple)
-                    continue
-                out[f"<{s}> <{p}> {text} ."] = triple
-            else:
-                out[f"<{s}> <{p}> {to_ox(o)} ."] = triple
-        if typed:
-            self._learn({t[2] for t in typed})  # type: ignore[misc]
-            for triple in typed:
-                s, p, o = triple
-                out[f"<{s}> <{p}> {cache[o]} ."] = triple  # type: ignore[index]
-        return out
-
-    def _learn(self, literals: set[Literal]) -> None:
-        ordered = [lit for lit in literals if lit not in self._literals]
-        memory = ox.Store()
-        predicate = ox.NamedNode("urn:whatworks:canonical")
-        memory.extend(
-            ox.Quad(ox.NamedNode(f"urn:whatworks:{i}"), predicate, to_ox(lit))
-            for i, lit in enumerate(ordered)
-        )
-        for quad in memory:
-            index = int(quad.subject.value.rsplit(":", 1)[1])
-            self._literals[ordered[index]] = str(quad.object)
-
-
-def graph_change(
-    store: Store, graph_iri: URIRef, triples: Iterable[Triple], canon: Canonical | None = None
-) -> Change:
-    """How ``triples`` differ from what the store holds in graph ``graph_iri``."""
-    old = _stored_statements(store, graph_iri)
-    if not old:  # a new graph: everything comes, nothing to compare
-        return Change(gone=[], came=list(triples), new=True)
-    new = (canon or Canonical()).statements(triples)
-    gone = [text for text in old if text not in new]
-    came = [t for text, t in new.items() if text not in old]
-    return Change(gone=_parse_statements(gone), came=came, new=False)
-
-
-def _stored_statements(store: Store, graph_iri: URIRef) -> set[str]:
-    """The N-Triples statements of a stored graph (spelled as :class:`Canonical` does)."""
-    method = getattr(store, "statements", None)
-    if method is not None:  # the embedded store: Oxigraph spells them, faster
-        return cast(set[str], method(graph_iri))
-    prepared = internal("graph_triples").prepare({"graph": graph_iri})
-    result = store.query(prepared.sparql(), parameters=prepared.parameters)
-    assert isinstance(result, ox.QuerySolutions)
-    return {f"{s} {p} {o} ." for s, p, o in result}
-
-
-def _parse_statements(statements: Sequence[str]) -> list[Triple]:
-    if not statements:
-        return []
-    quads = ox.parse("\n".join(statements), format=ox.RdfFormat.N_TRIPLES)
-    return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)) for q in quads]
 
 
 def validate_store(

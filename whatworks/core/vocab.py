@@ -125,6 +125,7 @@ class EMMIE(DefinedNamespace):
     listCompleteness: URIRef  # completeness of the list
     lookedAfterRateDerived: URIRef  # rate looked after per 10,000 children (derived)
     lookedAfterRateOfficial: URIRef  # rate looked after per 10,000 children (official)
+    mappingDigest: URIRef  # mapping digest
     maxAge: URIRef  # maximum age
     measureDescription: URIRef  # measure description
     measuresOutcome: URIRef  # measures outcome
@@ -166,6 +167,7 @@ class EMMIE(DefinedNamespace):
     releaseNote: URIRef  # release note
     reportedIn: URIRef  # reported in
     respondents: URIRef  # respondents
+    rowHash: URIRef  # row hash
     rowNumber: URIRef  # row number
     sampleSize: URIRef  # sample size
     scopeInterventionType: URIRef  # intervention type in scope
