@@ -605,7 +605,9 @@ class Bench:
         # Directly on pyoxigraph, the store opened read-only, every solution consumed.
         import pyoxigraph as ox
 
-        store = ox.Store.read_only(str(self.store))
+        from whatworks.core.engine import engine_folder
+
+        store = ox.Store.read_only(str(engine_folder(self.store)))
         direct: dict[str, Any] = {}
         for name, text in texts.items():
 

@@ -8,6 +8,7 @@ store's worker processes) both build on it; it imports neither.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -31,13 +32,43 @@ def check_iri(text: str) -> None:
     ox.NamedNode(text)
 
 
+#: In a store folder of the versioned layout (docs/decisions/0019-switched-store-folder.md),
+#: the symbolic link naming the folder of the live version (``live -> v-{time}-{random}``).
+#: An ingest builds the next version in a folder of its own and repoints this link with one
+#: rename(2): readers resolve it once per opening and see one version whole.
+LIVE = "live"
+
+
+def engine_folder(path: Path) -> Path:
+    """The folder holding the engine's files of the store at ``path``: the folder ``live``
+    names in the versioned layout, else ``path`` itself (a store written before 0019).
+
+    The link is read once (one readlink), so the answer is one version's folder even
+    while an ingest repoints it; a copy made with links followed (``live`` a folder) works
+    too.
+    """
+    live = path / LIVE
+    try:
+        return path / os.readlink(live)
+    except FileNotFoundError:
+        return path
+    except OSError:  # not a link: a copy that followed it
+        return live if live.is_dir() else path
+
+
 def read_version_marker(path: Path) -> str:
     """The version marker of the store folder ``path`` (written after every change), or ""
-    before the first."""
-    try:
-        return (path / VERSION_MARKER).read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
+    before the first. In the versioned layout the marker is in the live version's folder,
+    read through the link: it changes with the data, in the same rename."""
+    live = path / LIVE / VERSION_MARKER
+    for marker in (live, path / VERSION_MARKER):
+        try:
+            return marker.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return ""
+    return ""
 
 
 #: Attempts at a read-only opening that races a writer (see :func:`open_read_only_view`).
@@ -47,14 +78,15 @@ READ_ONLY_ATTEMPTS = 5
 def open_read_only_view(path: Path) -> ox.Store:
     """Open a read-only view, trying again when the opening raced a writer.
 
-    pyoxigraph calls a read-only opening beside a writing process undefined behaviour; what
+    ``path`` is a store folder of either layout (:func:`engine_folder`). pyoxigraph calls a
+    read-only opening beside a writing process undefined behaviour; what
     happens in practice is that the view reads a manifest naming a table file the writer has
     just compacted away, and RocksDB reports "Corruption ... No such file or directory".
     The next attempt reads the new manifest.
     """
     for attempt in range(READ_ONLY_ATTEMPTS):
         try:
-            return ox.Store.read_only(str(path))
+            return ox.Store.read_only(str(engine_folder(path)))
         except (OSError, RuntimeError) as exc:
             if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
                 if isinstance(exc, OSError):
