@@ -10,6 +10,10 @@ Oxigraph runs an update as one transaction, so a reader (or a process killed hal
 sees the old graph or the new one, never a mixture, and re-ingesting a slightly changed
 sheet writes only the change. (Deleting by ``DELETE DATA`` is also about four times faster
 in Oxigraph than ``DROP GRAPH``.)
+
+An ingest into the embedded store does not take that path: it builds the new version in a
+staging copy and switches the store folder's ``live`` link to it with one rename
+(:meth:`EmbeddedStore.switch_to`, docs/decisions/0019-switched-store-folder.md).
 """
 
 from __future__ import annotations
@@ -285,10 +289,12 @@ class EmbeddedStore:
     def staging_copy(self) -> Iterator[EmbeddedStore]:
         """A private, writable copy of the store, removed on leaving the block.
 
-        The copy is the engine's own backup (a RocksDB checkpoint) in a folder beside the
-        store: table files are hard links, so it takes the time of flushing the memory
-        tables, not of copying the data. Writes to the copy never reach the store or its
-        readers. A copy left by a killed process is removed at the next writable opening.
+        The copy is the engine's own backup (a RocksDB checkpoint) in a version folder
+        ``v-…`` inside the store folder: table files are hard links, so it takes the time of
+        flushing the memory tables, not of copying the data. Writes to the copy never reach
+        the store or its readers, unless :meth:`switch_to` makes it the store (then the
+        folder stays). A copy left by a killed process is removed at the next writable
+        opening.
 
         :raises StoreError: the copy could not be made; the store is unchanged.
         """
