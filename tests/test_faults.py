@@ -50,7 +50,7 @@ from tests.conftest import (
 from whatworks.analysis.derived import DERIVED_GRAPH
 from whatworks.core.engine import LIVE, engine_folder, read_version_marker
 from whatworks.core.namespaces import source_graph
-from whatworks.core.store import DEBUG_PHASES_ENV, open_store
+from whatworks.core.store import DEBUG_PAUSE_ENV, DEBUG_PHASES_ENV, open_store
 
 PHASE = "whatworks-phase: "
 
@@ -523,6 +523,58 @@ def test_killed_switch_of_a_first_layout_store_leaves_old_or_new_version(
     """SIGKILL the first ingest into a store written before decision 0019 in each step of
     its switch (the step that gives it the ``live`` link)."""
     kill_runs(prepared, tmp_path, len(SWITCH_TARGETS), SWITCH_TARGETS, first_layout=True)
+
+
+#: Every step of the switch, in order; the rename that publishes is between ``swap`` and
+#: ``swapped``.
+SWITCH_STEPS = (
+    "switch:write",
+    "switch:flush",
+    "switch:marker",
+    "switch:link",
+    "switch:swap",
+    "switch:swapped",
+    "switch:adopt",
+    "switch:cleanup",
+    "switch:done",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first_layout", [False, True], ids=["versions", "first-layout"])
+def test_kill_in_each_step_of_the_switch(
+    prepared: Prepared, tmp_path: Path, first_layout: bool
+) -> None:
+    """Stop the ingest in each step of its switch (``WHATWORKS_DEBUG_PAUSE``) and SIGKILL it
+    there: before the rename the store holds the old version whole, from the rename on the
+    new one; what the kill left goes at the next writable opening."""
+    run_dir = tmp_path / "run"
+    seen = []
+    for step in SWITCH_STEPS:
+        copy_store(prepared.before_dir, run_dir, first_layout=first_layout)
+        watch = PhaseWatch(ingest_args(run_dir, prepared.new_files), env={DEBUG_PAUSE_ENV: step})
+        try:
+            reached = watch.wait_for(step)
+        finally:
+            watch.process.send_signal(signal.SIGKILL)
+        code = watch.finish()
+        assert reached and code == -signal.SIGKILL, (step, watch.labels(), "".join(watch.other))
+        found = snapshot(run_dir)
+        expected = prepared.after if SWITCH_STEPS.index(step) > 4 else prepared.before
+        assert (found.sources, found.provenance, found.derived) == (
+            expected.sources,
+            expected.provenance,
+            expected.derived,
+        ), step
+        assert found.marker == found.version, step
+        if expected is prepared.before:
+            assert found.version == prepared.before.version, step
+        open_store(run_dir).close()
+        assert not versions_beside(run_dir), (step, versions_beside(run_dir))
+        assert snapshot(run_dir) == found, step
+        seen.append((step, "new" if expected is prepared.after else "old"))
+        shutil.rmtree(run_dir)
+    print("SWITCH KILLS:", json.dumps(seen))
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -59,6 +60,10 @@ DCTERMS_MODIFIED = "http://purl.org/dc/terms/modified"
 #: line ``whatworks-phase: store:<step>`` to stderr as it enters each step (diff, update,
 #: flush, marker, done): the fault tests use it to know where a killed ingest stopped.
 DEBUG_PHASES_ENV = "WHATWORKS_DEBUG_PHASES"
+#: With phase markers on, a write whose step's marker equals this environment variable's
+#: value (``switch:swap``, say) stops there for an hour: the fault tests kill it in steps
+#: too short to hit by timing (decision 0019).
+DEBUG_PAUSE_ENV = "WHATWORKS_DEBUG_PAUSE"
 
 Triple = tuple[Node, Node, Node]
 
@@ -682,6 +687,8 @@ def _debug_phase(step: str, name: str = "store") -> None:
     if os.environ.get(DEBUG_PHASES_ENV):
         sys.stderr.write(f"whatworks-phase: {name}:{step}\n")
         sys.stderr.flush()
+        if os.environ.get(DEBUG_PAUSE_ENV) == f"{name}:{step}":
+            time.sleep(3600)
 
 
 #: Staging copies made before decision 0019 were folders named
