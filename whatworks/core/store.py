@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -287,7 +288,7 @@ class EmbeddedStore:
             elif entry.is_dir():
                 if name.startswith(VERSION_PREFIX) and name not in keep:
                     shutil.rmtree(entry, ignore_errors=True)
-            elif versioned and previous != FIRST_LAYOUT and entry.is_file():
+            elif versioned and previous != FIRST_LAYOUT and _FIRST_LAYOUT_FILE.fullmatch(name):
                 entry.unlink(missing_ok=True)
 
     @contextlib.contextmanager
@@ -704,6 +705,11 @@ PREVIOUS_FILE = "WHATWORKS_PREVIOUS"
 #: What :data:`PREVIOUS_FILE` says when the version replaced the first layout's engine
 #: files (in the store folder itself).
 FIRST_LAYOUT = "."
+#: The files of the first layout: the engine's (RocksDB's) and ours.
+_FIRST_LAYOUT_FILE = re.compile(
+    r"(CURRENT|IDENTITY|LOCK|LOG(\.old\.\d+)?|MANIFEST-\d+|OPTIONS-\d+(\.dbtmp)?"
+    r"|\d+\.(sst|log|blob|dbtmp)|WHATWORKS_[A-Z]+(\.part)?)"
+)
 
 
 def _version_folder_name() -> str:
