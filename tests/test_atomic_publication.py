@@ -27,6 +27,7 @@ from whatworks.core.engine import (
     LIVE,
     VERSION_MARKER,
     engine_folder,
+    open_leased_view,
     open_read_only_view,
     read_version_marker,
 )
@@ -317,3 +318,26 @@ def test_an_interrupted_relinking_is_finished(tmp_path: Path) -> None:
     assert os.readlink(copy / LIVE) == "v-20990101T000000000000-cafecafe"
     assert not (copy / RELINKING_FILE).exists()
     assert quads(copy) == expected
+
+
+def test_a_version_a_reader_holds_a_lease_on_stays_until_released(tmp_path: Path) -> None:
+    """The server's query workers hold a lease on the version they have a view of: the
+    switches that would remove its folder leave it, the view keeps answering from it
+    however many versions later, and the first switch after its release removes it."""
+    a = write_version(tmp_path / "a", "a", 8)
+    b = write_version(tmp_path / "b", "b", 4)
+    store = open_store(tmp_path / "store")
+    first = ingest(a, store, base=SYNTHETIC_BASE)
+    view, lease = open_leased_view(store.path)
+    leased = lease.folder
+    assert leased == engine_folder(store.path)
+    for files in (b, a, b):
+        ingest(files, store, base=SYNTHETIC_BASE)
+    assert leased.is_dir() and leased != engine_folder(store.path)
+    assert read(view)[0] == first.version
+    assert len(folders(store.path)) == 3  # the leased one, the previous, the live one
+    del view
+    lease.release()
+    ingest(a, store, base=SYNTHETIC_BASE)
+    assert not leased.exists() and len(folders(store.path)) == 2
+    store.close()

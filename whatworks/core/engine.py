@@ -8,10 +8,12 @@ store's worker processes) both build on it; it imports neither.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,79 @@ def open_read_only_view(path: Path) -> ox.Store:
                 raise OSError(str(exc)) from exc
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+class Lease:
+    """A shared lock (flock) on the folder of the version a reader has a view of, held as
+    long as the view: an ingest removes a replaced version's folder only when it can lock
+    it exclusively, so no file is deleted under a view that holds a lease
+    (docs/decisions/0019-switched-store-folder.md).
+
+    :raises OSError: the folder is gone or being removed (``BlockingIOError``).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fd: int | None = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def open_leased_view(path: Path) -> tuple[ox.Store, Lease]:
+    """A read-only view of the store at ``path`` (as :func:`open_read_only_view`) with a
+    :class:`Lease` on its version's folder; release the lease once the view is dropped.
+
+    :raises OSError: the store could not be opened.
+    """
+    for attempt in range(READ_ONLY_ATTEMPTS):
+        folder = engine_folder(path)
+        try:
+            lease = Lease(folder)
+        except OSError:
+            # the version was replaced and is being removed: read the link again
+            if attempt == READ_ONLY_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        try:
+            return ox.Store.read_only(str(folder)), lease
+        except (OSError, RuntimeError) as exc:
+            lease.release()
+            if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
+                if isinstance(exc, OSError):
+                    raise
+                raise OSError(str(exc)) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def try_removing(folder: Path, *, files: Sequence[Path] | None = None) -> bool:
+    """Remove the version folder ``folder`` (or only the ``files`` in it) unless a reader
+    holds a :class:`Lease` on it; whether they were removed (or were already gone)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        if files is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        for file in files or ():
+            file.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def raced_a_writer(exc: Exception) -> bool:

@@ -47,6 +47,7 @@ from whatworks.core.engine import (
     parameter_functions,
     read_version_marker,
     to_ox,
+    try_removing,
 )
 from whatworks.core.errors import StoreError
 from whatworks.core.namespaces import DATASET, META_GRAPH
@@ -273,13 +274,15 @@ class EmbeddedStore:
         """Remove every version folder but the live one and the one it replaced (a reader
         may still be answering from it: decision 0019), links a killed switch left before
         its rename, and the engine files of a store migrated from the first layout once
-        they are two versions old."""
+        they are two versions old. A folder a query worker holds a lease on stays until a
+        later switch or opening finds it free."""
         keep = {self.folder.name}
         previous = ""
         with contextlib.suppress(OSError):
             previous = (self.folder / PREVIOUS_FILE).read_text(encoding="utf-8").strip()
             keep.add(previous)
         versioned = self.folder != self.path
+        first_layout_files = []
         for entry in list(self.path.iterdir()):
             name = entry.name
             if entry.is_symlink():
@@ -287,9 +290,11 @@ class EmbeddedStore:
                     entry.unlink(missing_ok=True)
             elif entry.is_dir():
                 if name.startswith(VERSION_PREFIX) and name not in keep:
-                    shutil.rmtree(entry, ignore_errors=True)
+                    try_removing(entry)
             elif versioned and previous != FIRST_LAYOUT and _FIRST_LAYOUT_FILE.fullmatch(name):
-                entry.unlink(missing_ok=True)
+                first_layout_files.append(entry)
+        if first_layout_files:
+            try_removing(self.path, files=first_layout_files)
 
     @contextlib.contextmanager
     def staging_copy(self) -> Iterator[EmbeddedStore]:
