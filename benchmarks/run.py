@@ -605,7 +605,9 @@ class Bench:
         # Directly on pyoxigraph, the store opened read-only, every solution consumed.
         import pyoxigraph as ox
 
-        store = ox.Store.read_only(str(self.store))
+        from whatworks.core.engine import engine_folder
+
+        store = ox.Store.read_only(str(engine_folder(self.store)))
         direct: dict[str, Any] = {}
         for name, text in texts.items():
 
@@ -961,7 +963,14 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    """Bytes of the files under ``folder``, a file with several hard links counted once
+    (as ``du`` does: a store's versions share their table files, decision 0019)."""
+    files = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            stat = path.stat()
+            files[(stat.st_dev, stat.st_ino)] = stat.st_size
+    return sum(files.values())
 
 
 def machine() -> dict[str, Any]:

@@ -896,7 +896,9 @@ def ingest(
     validated and written: the records of a file that differ from what the store holds
     (:func:`validate_sources`), with the provenance of the files whose graph or bytes
     changed, and the change to the derived graph (pooled estimates and EMMIE ratings,
-    :mod:`whatworks.analysis.derived`), all in one transaction. The derived change is
+    :mod:`whatworks.analysis.derived`), all in one atomic step: the embedded store
+    switches to the staging copy below once it holds all of it (decision 0019), another
+    store takes it as one update. The derived change is
     computed beforehand over a private staging copy of the store holding the new evidence
     (:func:`whatworks.core.store.staging_copy`): for the interventions the change can reach,
     or all of them after a large change; results that did not change are not rewritten.
@@ -967,10 +969,11 @@ def ingest(
     written = [(g, len(gone), len(came)) for g, (gone, came) in changes.items()]
     version = store.dataset_version()
     derived = "none"
-    # Evidence, provenance, derived results and the dataset version are written in ONE
-    # transaction. The derived results are computed first, over a private staging copy
-    # of the store that holds the change: readers see the old version or the new one,
-    # never new evidence with old results (docs/decisions/0015-one-transaction-staged.md).
+    # Evidence, provenance, derived results and the dataset version are published in ONE
+    # step. The derived results are computed first, over a private staging copy of the
+    # store that holds the change: readers see the old version or the new one, never new
+    # evidence with old results (docs/decisions/0015-one-transaction-staged.md; the
+    # embedded store switches to the copy itself: 0019).
     # A derived graph still holding the mark of an ingest of an earlier whatworks (which
     # wrote the derived results in a second transaction, 0009) is recomputed whole.
     pending = (_DERIVED_GRAPH, RDFS.comment, Literal(_PENDING))
@@ -997,13 +1000,23 @@ def ingest(
                 _update(staged, changes)
             interventions = before | affected_interventions(staged, touched) if partial else None
             update = derived_change(staged, interventions=interventions)
-        derived = "full" if update.full else "partial"
-        if stale:
-            update.remove.add(pending)
-        update.add.discard(pending)
-        if update:
-            changes[DERIVED_GRAPH] = (list(update.remove), list(update.add))
-            written.append((DERIVED_GRAPH, len(update.remove), len(update.add)))
+            derived = "full" if update.full else "partial"
+            if stale:
+                update.remove.add(pending)
+            update.add.discard(pending)
+            difference = (list(update.remove), list(update.add))
+            if update:
+                written.append((DERIVED_GRAPH, len(update.remove), len(update.add)))
+            # The embedded store makes the copy itself the new version: the derived change
+            # and the version go into it too, and the store switches to it in one rename
+            # (docs/decisions/0019-switched-store-folder.md). Elsewhere (remote stores) the
+            # whole change is one update request below.
+            switch = getattr(store, "switch_to", None)
+            if switch is not None and (changes or update):
+                version = str(switch(staged, {DERIVED_GRAPH: difference} if update else {}))
+                changes = {}
+            elif update:
+                changes[DERIVED_GRAPH] = difference
     if changes:
         version = _update(store, changes)
     return IngestReport(

@@ -11,6 +11,8 @@ results apart would show either in between (docs/decisions/0015-one-transaction-
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections import Counter
 from pathlib import Path
@@ -21,9 +23,16 @@ import pytest
 from tests.conftest import SYNTHETIC_BASE
 from tests.test_faults import write_version
 from whatworks.analysis.derived import DERIVED_GRAPH
-from whatworks.core.engine import open_read_only_view, read_version_marker
+from whatworks.core.engine import (
+    LIVE,
+    VERSION_MARKER,
+    engine_folder,
+    open_leased_view,
+    open_read_only_view,
+    read_version_marker,
+)
 from whatworks.core.namespaces import DATASET, META_GRAPH
-from whatworks.core.store import EmbeddedStore, open_store
+from whatworks.core.store import PREVIOUS_FILE, EmbeddedStore, open_store
 from whatworks.ingest.pipeline import ingest
 
 CONSISTENCY = f"""
@@ -159,7 +168,7 @@ def test_a_staging_copy_is_private_and_removed(tmp_path: Path) -> None:
         assert set(copy.triples(graph)) == {staged_triple}
         assert set(store.triples(graph)) == {triple}
         folder = copy.path
-        assert folder.exists() and folder.parent == store.path.parent
+        assert folder.exists() and folder.parent == store.path
     assert not folder.exists()
     assert store.dataset_version() == version
     store.close()
@@ -174,3 +183,161 @@ def test_a_leftover_staging_copy_is_removed_at_the_next_opening(tmp_path: Path) 
     assert leftover.exists()
     EmbeddedStore(tmp_path / "store").close()
     assert not leftover.exists()
+
+
+def folders(store: Path) -> set[str]:
+    return {p.name for p in store.iterdir() if p.is_dir() and not p.is_symlink()}
+
+
+def quads(store: Path) -> set[str]:
+    view = open_store(store, read_only=True)
+    try:
+        return {str(q) for q in view._store}
+    finally:
+        view.close()
+
+
+def test_an_ingest_switches_the_store_to_its_staging_copy(tmp_path: Path) -> None:
+    """The store folder holds versions and a link to the live one: each ingest that
+    changes something makes its staging copy the live version, and keeps the version it
+    replaced (for readers still on it) until the next switch. The writer's own handle
+    reads the new version; a read-only view opened before keeps reading the old one."""
+    a = write_version(tmp_path / "a", "a", 12)
+    b = write_version(tmp_path / "b", "b", 8)
+    store = open_store(tmp_path / "store")
+    assert (store.path / LIVE).is_symlink()
+    first = ingest(a, store, base=SYNTHETIC_BASE)
+    live_a = engine_folder(store.path)
+    assert store.folder == live_a and live_a.parent == store.path
+    assert read_version_marker(store.path) == first.version == store.dataset_version()
+    old_view = open_read_only_view(store.path)
+    second = ingest(b, store, base=SYNTHETIC_BASE)
+    live_b = engine_folder(store.path)
+    assert live_b != live_a and store.folder == live_b
+    assert store.dataset_version() == second.version == read_version_marker(store.path)
+    assert (live_b / PREVIOUS_FILE).read_text() == live_a.name
+    assert folders(store.path) == {live_a.name, live_b.name}
+    # the view opened before the switch still answers, from the version it opened
+    assert read(old_view)[0] == first.version
+    assert read(open_read_only_view(store.path))[0] == second.version
+    del old_view
+    third = ingest(a, store, base=SYNTHETIC_BASE)
+    assert folders(store.path) == {live_b.name, engine_folder(store.path).name}
+    assert read(store._store)[0] == third.version
+    # nothing to change: no switch, no new folder
+    same = ingest(a, store, base=SYNTHETIC_BASE)
+    assert same.version == third.version
+    assert folders(store.path) == {live_b.name, engine_folder(store.path).name}
+    store.close()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_store_of_the_first_layout_gains_the_link_at_its_first_switch(tmp_path: Path) -> None:
+    """A store written before decision 0019 (the engine's files in the store folder itself)
+    opens as it is; its first ingest makes it a store of versions, in the same rename; its
+    old files stay until the next switch (a reader may be on them), then go."""
+    a = write_version(tmp_path / "a", "a", 12)
+    b = write_version(tmp_path / "b", "b", 8)
+    made = open_store(tmp_path / "made")
+    ingest(a, made, base=SYNTHETIC_BASE)
+    made.close()
+    old = tmp_path / "old"
+    shutil.copytree(engine_folder(made.path), old)  # the first layout: no link
+    expected = quads(made.path)
+    assert quads(old) == expected
+    store = open_store(old)
+    assert store.folder == old and not (old / LIVE).exists()
+    assert read_version_marker(old) == store.dataset_version()
+    view = open_read_only_view(old)
+    report = ingest(b, store, base=SYNTHETIC_BASE)
+    assert (old / LIVE).is_symlink() and store.folder == engine_folder(old)
+    assert (store.folder / PREVIOUS_FILE).read_text() == "."
+    assert (old / "CURRENT").exists()  # kept for the view opened before
+    assert read(view)[0] != report.version
+    assert read(open_read_only_view(old))[0] == report.version == read_version_marker(old)
+    del view
+    ingest(a, store, base=SYNTHETIC_BASE)
+    store.close()
+    assert [p.name for p in old.iterdir() if p.is_symlink() or not p.is_dir()] == [LIVE]
+    assert len(folders(old)) == 2
+
+
+def test_a_store_copied_with_its_link_followed_is_relinked(tmp_path: Path) -> None:
+    """``shutil.copytree`` follows links: ``live`` becomes a folder. A writable opening
+    makes it a version folder and the link again; the data is the same."""
+    store = open_store(tmp_path / "store")
+    ingest(write_version(tmp_path / "a", "a", 8), store, base=SYNTHETIC_BASE)
+    store.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)
+    assert (copy / LIVE).is_dir() and not (copy / LIVE).is_symlink()
+    assert quads(copy) == quads(store.path)  # readable as it is
+    opened = open_store(copy)
+    assert (copy / LIVE).is_symlink() and opened.folder == engine_folder(copy)
+    opened.close()
+    assert quads(copy) == quads(store.path)
+    report = ingest(write_version(tmp_path / "b", "b", 4), open_store(copy), base=SYNTHETIC_BASE)
+    assert read_version_marker(copy) == report.version
+
+
+def test_leftovers_of_a_killed_switch_are_removed_at_the_next_opening(tmp_path: Path) -> None:
+    """A killed ingest leaves a version folder that never became live (its staging copy)
+    and perhaps a link not yet renamed: the next writable opening removes both, and keeps
+    the live version and the one it replaced."""
+    a = write_version(tmp_path / "a", "a", 8)
+    store = open_store(tmp_path / "store")
+    ingest(a, store, base=SYNTHETIC_BASE)
+    ingest(write_version(tmp_path / "b", "b", 4), store, base=SYNTHETIC_BASE)
+    kept = folders(store.path)
+    assert len(kept) == 2
+    store._store.backup(str(store.path / "v-20990101T000000000000-deadbeef"))
+    (store.path / f"{LIVE}.999999-deadbeef").symlink_to("v-20990101T000000000000-deadbeef")
+    store.close()
+    expected = quads(store.path)
+    EmbeddedStore(store.path).close()
+    assert folders(store.path) == kept
+    assert {p.name for p in store.path.iterdir() if p.is_symlink()} == {LIVE}
+    assert quads(store.path) == expected
+    assert (engine_folder(store.path) / VERSION_MARKER).exists()
+
+
+def test_an_interrupted_relinking_is_finished(tmp_path: Path) -> None:
+    """Killed between renaming a copied ``live`` folder and making the link: the next
+    writable opening finishes it from the journal."""
+    from whatworks.core.store import RELINKING_FILE
+
+    store = open_store(tmp_path / "store")
+    ingest(write_version(tmp_path / "a", "a", 8), store, base=SYNTHETIC_BASE)
+    store.close()
+    expected = quads(store.path)
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)
+    (copy / RELINKING_FILE).write_text("v-20990101T000000000000-cafecafe")
+    (copy / LIVE).rename(copy / "v-20990101T000000000000-cafecafe")  # the kill came here
+    EmbeddedStore(copy).close()
+    assert os.readlink(copy / LIVE) == "v-20990101T000000000000-cafecafe"
+    assert not (copy / RELINKING_FILE).exists()
+    assert quads(copy) == expected
+
+
+def test_a_version_a_reader_holds_a_lease_on_stays_until_released(tmp_path: Path) -> None:
+    """The server's query workers hold a lease on the version they have a view of: the
+    switches that would remove its folder leave it, the view keeps answering from it
+    however many versions later, and the first switch after its release removes it."""
+    a = write_version(tmp_path / "a", "a", 8)
+    b = write_version(tmp_path / "b", "b", 4)
+    store = open_store(tmp_path / "store")
+    first = ingest(a, store, base=SYNTHETIC_BASE)
+    view, lease = open_leased_view(store.path)
+    leased = lease.folder
+    assert leased == engine_folder(store.path)
+    for files in (b, a, b):
+        ingest(files, store, base=SYNTHETIC_BASE)
+    assert leased.is_dir() and leased != engine_folder(store.path)
+    assert read(view)[0] == first.version
+    assert len(folders(store.path)) == 3  # the leased one, the previous, the live one
+    del view
+    lease.release()
+    ingest(a, store, base=SYNTHETIC_BASE)
+    assert not leased.exists() and len(folders(store.path)) == 2
+    store.close()

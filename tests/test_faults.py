@@ -8,11 +8,12 @@ derived graph), never a part of one and a part of the other.
 Where a killed ingest stopped is read from phase markers on its stderr: the ingest runs in
 a small driver that wraps the pipeline's steps (read, check, shacl, derive) and sets
 ``WHATWORKS_DEBUG_PHASES``, so :meth:`EmbeddedStore.replace_graphs` marks its own steps
-(diff, update, flush, marker, done). ``writeN:step`` is the N-th store transaction of the
-ingest: there is one, write1, holding the sources, their provenance and the derived graph;
-before it the ingest copies the store (``staging:copy``), writes the change into the copy
-(``staging:diff`` ... ``staging:done``), derives the results there and removes the copy
-(``staging:cleanup``): docs/decisions/0015-one-transaction-staged.md.
+(diff, update, flush, marker, done). The ingest copies the store (``staging:copy``), writes
+the change into the copy (``staging:diff`` ... ``staging:done``) and derives the results
+there (decision 0015); then it writes the derived results and the new version into the
+copy and switches the store to it (``switch:write`` ... ``switch:done``; the rename that
+publishes it is between ``switch:swap`` and ``switch:swapped``): decision 0019. A store
+transaction (``writeN:step``, the N-th of the ingest) is no longer made on this path.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from tests.conftest import (
     write_sheet,
 )
 from whatworks.analysis.derived import DERIVED_GRAPH
-from whatworks.core.engine import VERSION_MARKER
+from whatworks.core.engine import LIVE, engine_folder, read_version_marker
 from whatworks.core.namespaces import source_graph
-from whatworks.core.store import DEBUG_PHASES_ENV, open_store
+from whatworks.core.store import DEBUG_PAUSE_ENV, DEBUG_PHASES_ENV, open_store
 
 PHASE = "whatworks-phase: "
 
@@ -245,8 +246,7 @@ class Snapshot:
 
 
 def snapshot(store_dir: Path) -> Snapshot:
-    marker_file = store_dir / VERSION_MARKER
-    marker = marker_file.read_text(encoding="utf-8") if marker_file.exists() else ""
+    marker = read_version_marker(store_dir)
     store = open_store(store_dir, read_only=True)
     try:
         parts: dict[str, set[str]] = {"sources": set(), "provenance": set(), "derived": set()}
@@ -307,8 +307,34 @@ class Prepared:
     new_files: list[Path]
     #: Reference ingest of b: (seconds since start, phase label), and the labels in order.
     timeline: list[tuple[float, str]]
-    #: Store transactions one ingest makes (1: everything together).
+    #: Store transactions one ingest makes (0: it switches to its staging copy instead).
     transactions: int
+    #: Switches to a staging copy one ingest makes (1).
+    switches: int
+
+
+def copy_store(source: Path, target: Path, *, first_layout: bool = False) -> None:
+    """Copy a store folder as it is (its ``live`` link kept a link), or only its live
+    version's folder, which is a store of the layout before decision 0019."""
+    if first_layout:
+        shutil.copytree(engine_folder(source), target)
+    else:
+        shutil.copytree(source, target, symlinks=True)
+
+
+def versions_beside(store: Path) -> list[str]:
+    """The folders and links in a store folder besides ``live``, the live version and the
+    one it replaced: what a killed ingest left (a staging copy, a link not yet renamed)."""
+    if not (store / LIVE).is_symlink():
+        return sorted(p.name for p in store.iterdir() if p.is_dir())
+    live = engine_folder(store)
+    keep = {LIVE, live.name}
+    previous = live / "WHATWORKS_PREVIOUS"
+    if previous.exists():
+        keep.add(previous.read_text(encoding="utf-8"))
+    return sorted(
+        p.name for p in store.iterdir() if (p.is_dir() or p.is_symlink()) and p.name not in keep
+    )
 
 
 def prepare(root: Path, studies: int) -> Prepared:
@@ -320,7 +346,7 @@ def prepare(root: Path, studies: int) -> Prepared:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     reference = root / "reference"
-    shutil.copytree(before_dir, reference)
+    copy_store(before_dir, reference)
     watch = PhaseWatch(ingest_args(reference, new_files))
     assert watch.finish() == 0, "".join(watch.other)
     labels = label_phases([name for _, name in watch.raw])
@@ -333,7 +359,8 @@ def prepare(root: Path, studies: int) -> Prepared:
     transactions = sum(
         1 for label in labels if label.startswith("write") and label.endswith(":diff")
     )
-    return Prepared(before_dir, before, after, new_files, timeline, transactions)
+    switches = labels.count("switch:write")
+    return Prepared(before_dir, before, after, new_files, timeline, transactions, switches)
 
 
 @pytest.fixture(scope="module")
@@ -355,24 +382,37 @@ TARGETS = (
     "staging:copy",
     "staging:update",
     "derive",
-    "staging:cleanup",
-    "write1:diff",
-    "write1:update",
-    "write1:flush",
-    "write1:marker",
+    "switch:write",
+    "switch:flush",
+    "switch:marker",
+    "switch:link",
+    "switch:swap",
+    "switch:swapped",
+    "switch:adopt",
+    "switch:cleanup",
 )
 #: The phases CI aims at (one in each part of the ingest); the long form aims at all.
-SHORT_TARGETS = ("shacl", "staging:update", "derive", "write1:update", "write1:marker")
+SHORT_TARGETS = ("shacl", "staging:update", "derive", "switch:write", "switch:swap")
+#: The phases of the switch, aimed at in a store of the first layout (decision 0019).
+SWITCH_TARGETS = ("switch:write", "switch:marker", "switch:swap", "switch:swapped", "switch:adopt")
 #: Phases in which the process may have committed a transaction but not yet rewritten the
 #: version marker (the next writable opening repairs it).
 MARKER_LAGS = {f"write{n}:{step}" for n in (1, 2, 3) for step in ("update", "flush", "marker")}
 
 
-def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[str]) -> None:
+def kill_runs(
+    prepared: Prepared,
+    tmp_path: Path,
+    runs: int,
+    targets: Sequence[str],
+    *,
+    first_layout: bool = False,
+) -> None:
     """SIGKILL an ingest ``runs`` times, first once in each of ``targets``, then at random
     points: the store opens and holds the old version or the new one, whole, in the
     sources, the provenance and the derived graph, and no staging copy is left once it has
-    been opened again."""
+    been opened again. With ``first_layout``, each run starts from a store of the layout
+    before decision 0019, which the ingest's switch turns into a store of versions."""
     rng = random.Random(20261126)
     timeline = prepared.timeline
     total = timeline[-1][0]
@@ -381,7 +421,7 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
         for (at, label), (later, _) in zip(timeline, timeline[1:], strict=False)
     }
     aimed = [t for t in targets if t in durations]
-    assert prepared.transactions == 1, prepared.timeline
+    assert (prepared.transactions, prepared.switches) == (0, 1), prepared.timeline
     plan: list[tuple[str | None, float]] = [(t, rng.uniform(0, durations[t])) for t in aimed]
     while len(plan) < runs:
         plan.append((None, rng.uniform(0, total)))
@@ -391,7 +431,7 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
     started = time.monotonic()
     run_dir = tmp_path / "run"
     for number, (target, delay) in enumerate(plan):
-        shutil.copytree(prepared.before_dir, run_dir)
+        copy_store(prepared.before_dir, run_dir, first_layout=first_layout)
         watch = PhaseWatch(ingest_args(run_dir, prepared.new_files))
         if target is None or watch.wait_for(target):
             time.sleep(delay)
@@ -401,7 +441,7 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
         where = "finished" if code == 0 else labels[-1] if labels else "before python"
         assert code in (0, -signal.SIGKILL), "".join(watch.other)
         landed[where] += 1
-        staged = list(tmp_path.glob(".run.staging-*"))
+        staged = list(tmp_path.glob(".run.staging-*")) + versions_beside(run_dir)
         if staged:
             leftovers.append(where)
         found = snapshot(run_dir)
@@ -427,8 +467,9 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
         store = open_store(run_dir)
         assert store.dataset_version() == found.version
         store.close()
-        assert (run_dir / VERSION_MARKER).read_text(encoding="utf-8") == found.version
+        assert read_version_marker(run_dir) == found.version
         assert not list(tmp_path.glob(".run.staging-*")), f"{what}: a staging copy is left"
+        assert not versions_beside(run_dir), f"{what}: left {versions_beside(run_dir)}"
         outcomes[sources] += 1
         if number < len(plan) - 1:
             shutil.rmtree(run_dir)
@@ -437,6 +478,7 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
         "seconds": round(time.monotonic() - started, 1),
         "reference_seconds": round(total, 2),
         "transactions_per_ingest": prepared.transactions,
+        "first_layout": first_layout,
         "landed": dict(landed),
         "outcomes": dict(outcomes),
         "staging_copy_left_by_kill_in": leftovers,
@@ -454,9 +496,10 @@ def kill_runs(prepared: Prepared, tmp_path: Path, runs: int, targets: Sequence[s
     )
     done = run_command(run_dir, "validate")
     assert done.returncode == 0, done.stdout + done.stderr
-    # Kills landed before, in and after the derivation over the staging copy and the write.
-    assert {"shacl", "derive"} <= set(landed), landed
-    assert any(where.startswith("write1:") for where in landed), landed
+    # Kills landed before, in and after the derivation over the staging copy and the switch.
+    if not first_layout:
+        assert {"shacl", "derive"} <= set(landed), landed
+    assert any(where.startswith("switch:") for where in landed), landed
     assert outcomes["old"] and outcomes["new"], outcomes
 
 
@@ -474,13 +517,74 @@ def test_killed_ingest_leaves_old_or_new_version_long(prepared: Prepared, tmp_pa
 
 
 @pytest.mark.slow
+def test_killed_switch_of_a_first_layout_store_leaves_old_or_new_version(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    """SIGKILL the first ingest into a store written before decision 0019 in each step of
+    its switch (the step that gives it the ``live`` link)."""
+    kill_runs(prepared, tmp_path, len(SWITCH_TARGETS), SWITCH_TARGETS, first_layout=True)
+
+
+#: Every step of the switch, in order; the rename that publishes is between ``swap`` and
+#: ``swapped``.
+SWITCH_STEPS = (
+    "switch:write",
+    "switch:flush",
+    "switch:marker",
+    "switch:link",
+    "switch:swap",
+    "switch:swapped",
+    "switch:adopt",
+    "switch:cleanup",
+    "switch:done",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first_layout", [False, True], ids=["versions", "first-layout"])
+def test_kill_in_each_step_of_the_switch(
+    prepared: Prepared, tmp_path: Path, first_layout: bool
+) -> None:
+    """Stop the ingest in each step of its switch (``WHATWORKS_DEBUG_PAUSE``) and SIGKILL it
+    there: before the rename the store holds the old version whole, from the rename on the
+    new one; what the kill left goes at the next writable opening."""
+    run_dir = tmp_path / "run"
+    seen = []
+    for step in SWITCH_STEPS:
+        copy_store(prepared.before_dir, run_dir, first_layout=first_layout)
+        watch = PhaseWatch(ingest_args(run_dir, prepared.new_files), env={DEBUG_PAUSE_ENV: step})
+        try:
+            reached = watch.wait_for(step)
+        finally:
+            watch.process.send_signal(signal.SIGKILL)
+        code = watch.finish()
+        assert reached and code == -signal.SIGKILL, (step, watch.labels(), "".join(watch.other))
+        found = snapshot(run_dir)
+        expected = prepared.after if SWITCH_STEPS.index(step) > 4 else prepared.before
+        assert (found.sources, found.provenance, found.derived) == (
+            expected.sources,
+            expected.provenance,
+            expected.derived,
+        ), step
+        assert found.marker == found.version, step
+        if expected is prepared.before:
+            assert found.version == prepared.before.version, step
+        open_store(run_dir).close()
+        assert not versions_beside(run_dir), (step, versions_beside(run_dir))
+        assert snapshot(run_dir) == found, step
+        seen.append((step, "new" if expected is prepared.after else "old"))
+        shutil.rmtree(run_dir)
+    print("SWITCH KILLS:", json.dumps(seen))
+
+
+@pytest.mark.slow
 def test_rerun_after_kill_while_deriving_publishes_the_new_version(
     prepared: Prepared, tmp_path: Path
 ) -> None:
     """Kill the ingest as it computes the derived graph (over its staging copy): the store
     holds the old version whole; run it again: the new version, derived graph included."""
     store = tmp_path / "store"
-    shutil.copytree(prepared.before_dir, store)
+    copy_store(prepared.before_dir, store)
     watch = PhaseWatch(ingest_args(store, prepared.new_files))
     try:
         reached = watch.wait_for("derive")
@@ -499,7 +603,7 @@ def test_rerun_after_kill_while_deriving_publishes_the_new_version(
     found = snapshot(store)
     assert (found.sources, found.provenance) == (prepared.after.sources, prepared.after.provenance)
     assert found.derived == prepared.after.derived, "the derived graph is stale"
-    assert not list(tmp_path.glob(".store.staging-*"))
+    assert not list(tmp_path.glob(".store.staging-*")) and not versions_beside(store)
 
 
 # -- 2. Ingests racing queries ------------------------------------------------------------
@@ -643,7 +747,7 @@ def test_queries_during_ingests_see_one_version(
         for name in sequence:
             watch = PhaseWatch(ingest_args(store, a if name == "a" else b))
             assert watch.finish() == 0, "".join(watch.other)[-3000:]
-            version_of[(store / VERSION_MARKER).read_text(encoding="utf-8")] = name
+            version_of[read_version_marker(store)] = name
     finally:
         stopping.set()
         for thread in clients:
@@ -730,7 +834,7 @@ def test_file_size_limit_fails_cleanly(prepared: Prepared, tmp_path: Path) -> No
     # Too small to open the store; then too small for the sources' transaction.
     for limit in (20_000, 150_000):
         store = tmp_path / f"limit-{limit}"
-        shutil.copytree(prepared.before_dir, store)
+        copy_store(prepared.before_dir, store)
         watch = PhaseWatch(ingest_args(store, prepared.new_files), env={"FAULT_FSIZE": str(limit)})
         code = watch.finish()
         stderr = "".join(watch.other)
@@ -766,7 +870,7 @@ def test_full_tmpfs_fails_cleanly(prepared: Prepared, tmp_path: Path) -> None:
     results: list[tuple[object, ...]] = []
     try:
         store = mount / "store"
-        shutil.copytree(prepared.before_dir, store)
+        copy_store(prepared.before_dir, store)
         open_store(store).close()  # recovery folds the old logs away: free space settles
         filler = mount / "filler"
         for room in (64 * 1024, 256 * 1024):

@@ -17,6 +17,7 @@ from tests.conftest import (
     synthetic_study,
     write_sheet,
 )
+from whatworks.core.engine import engine_folder
 from whatworks.core.store import open_store
 
 
@@ -430,7 +431,7 @@ def test_validate_store_in_batches_finds_what_one_graph_finds(
 
     assert ingest(cli, *csvs(sheets))[0] == 0
     base, emmie = SYNTHETIC_BASE, "https://w3id.org/whatworks/emmie#"
-    raw = ox.Store(str(store_dir))
+    raw = ox.Store(str(engine_folder(store_dir)))
     # Break the stored data behind the ingest's back: a finding loses its study, another
     # points at the intervention as its study (a class check across graphs), a study gets
     # a second design outside the list.

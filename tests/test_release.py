@@ -21,7 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from tests.conftest import LiveServer
 from whatworks.cli import main
-from whatworks.core.engine import from_ox
+from whatworks.core.engine import engine_folder, from_ox
 from whatworks.core.errors import StoreError, WhatworksError
 from whatworks.core.namespaces import DATASET, EMMIE_NS, GRAPH, PREFIXES
 from whatworks.core.store import open_store
@@ -59,7 +59,7 @@ def folder(bundled_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def original(bundled_store: Path) -> Iterator[ox.Store]:
-    store = ox.Store.read_only(str(bundled_store))
+    store = ox.Store.read_only(str(engine_folder(bundled_store)))
     yield store
     del store
 

@@ -90,10 +90,12 @@ def open_store_for_queries(location: str, *, query_workers: int, queue_timeout: 
                 f"(`whatworks --store {location} load`)"
             )
         return remote
+    from whatworks.core.engine import engine_folder
     from whatworks.core.store import open_store
 
     path = Path(location).expanduser()
-    if not (path / "CURRENT").exists():  # RocksDB's pointer to its manifest: a store is here
+    # RocksDB's pointer to its manifest: a store is here (in the live version's folder)
+    if not (engine_folder(path) / "CURRENT").exists():
         raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
     # At least one worker, started now: a query's time limit never counts a worker's start.
     return open_store(

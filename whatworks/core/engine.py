@@ -8,9 +8,12 @@ store's worker processes) both build on it; it imports neither.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,43 @@ def check_iri(text: str) -> None:
     ox.NamedNode(text)
 
 
+#: In a store folder of the versioned layout (docs/decisions/0019-switched-store-folder.md),
+#: the symbolic link naming the folder of the live version (``live -> v-{time}-{random}``).
+#: An ingest builds the next version in a folder of its own and repoints this link with one
+#: rename(2): readers resolve it once per opening and see one version whole.
+LIVE = "live"
+
+
+def engine_folder(path: Path) -> Path:
+    """The folder holding the engine's files of the store at ``path``: the folder ``live``
+    names in the versioned layout, else ``path`` itself (a store written before 0019).
+
+    The link is read once (one readlink), so the answer is one version's folder even
+    while an ingest repoints it; a copy made with links followed (``live`` a folder) works
+    too.
+    """
+    live = path / LIVE
+    try:
+        return path / os.readlink(live)
+    except FileNotFoundError:
+        return path
+    except OSError:  # not a link: a copy that followed it
+        return live if live.is_dir() else path
+
+
 def read_version_marker(path: Path) -> str:
     """The version marker of the store folder ``path`` (written after every change), or ""
-    before the first."""
-    try:
-        return (path / VERSION_MARKER).read_text(encoding="utf-8").strip()
-    except OSError:
-        return ""
+    before the first. In the versioned layout the marker is in the live version's folder,
+    read through the link: it changes with the data, in the same rename."""
+    live = path / LIVE / VERSION_MARKER
+    for marker in (live, path / VERSION_MARKER):
+        try:
+            return marker.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return ""
+    return ""
 
 
 #: Attempts at a read-only opening that races a writer (see :func:`open_read_only_view`).
@@ -47,14 +80,15 @@ READ_ONLY_ATTEMPTS = 5
 def open_read_only_view(path: Path) -> ox.Store:
     """Open a read-only view, trying again when the opening raced a writer.
 
-    pyoxigraph calls a read-only opening beside a writing process undefined behaviour; what
+    ``path`` is a store folder of either layout (:func:`engine_folder`). pyoxigraph calls a
+    read-only opening beside a writing process undefined behaviour; what
     happens in practice is that the view reads a manifest naming a table file the writer has
     just compacted away, and RocksDB reports "Corruption ... No such file or directory".
     The next attempt reads the new manifest.
     """
     for attempt in range(READ_ONLY_ATTEMPTS):
         try:
-            return ox.Store.read_only(str(path))
+            return ox.Store.read_only(str(engine_folder(path)))
         except (OSError, RuntimeError) as exc:
             if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
                 if isinstance(exc, OSError):
@@ -62,6 +96,79 @@ def open_read_only_view(path: Path) -> ox.Store:
                 raise OSError(str(exc)) from exc
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+class Lease:
+    """A shared lock (flock) on the folder of the version a reader has a view of, held as
+    long as the view: an ingest removes a replaced version's folder only when it can lock
+    it exclusively, so no file is deleted under a view that holds a lease
+    (docs/decisions/0019-switched-store-folder.md).
+
+    :raises OSError: the folder is gone or being removed (``BlockingIOError``).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fd: int | None = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def open_leased_view(path: Path) -> tuple[ox.Store, Lease]:
+    """A read-only view of the store at ``path`` (as :func:`open_read_only_view`) with a
+    :class:`Lease` on its version's folder; release the lease once the view is dropped.
+
+    :raises OSError: the store could not be opened.
+    """
+    for attempt in range(READ_ONLY_ATTEMPTS):
+        folder = engine_folder(path)
+        try:
+            lease = Lease(folder)
+        except OSError:
+            # the version was replaced and is being removed: read the link again
+            if attempt == READ_ONLY_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        try:
+            return ox.Store.read_only(str(folder)), lease
+        except (OSError, RuntimeError) as exc:
+            lease.release()
+            if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
+                if isinstance(exc, OSError):
+                    raise
+                raise OSError(str(exc)) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def try_removing(folder: Path, *, files: Sequence[Path] | None = None) -> bool:
+    """Remove the version folder ``folder`` (or only the ``files`` in it) unless a reader
+    holds a :class:`Lease` on it; whether they were removed (or were already gone)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        if files is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        for file in files or ():
+            file.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def raced_a_writer(exc: Exception) -> bool:

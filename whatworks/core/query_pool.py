@@ -33,8 +33,9 @@ import pyoxigraph as ox
 from rdflib.term import Node
 
 from whatworks.core.engine import (
+    Lease,
     bind_parameters,
-    open_read_only_view,
+    open_leased_view,
     parameter_functions,
     raced_a_writer,
     read_version_marker,
@@ -155,6 +156,8 @@ def _serve(conn: Connection, store_path: str) -> None:  # runs in the worker pro
 def _answer_jobs(conn: Connection, store_path: str) -> None:
     path = Path(store_path)
     store: Any = None
+    # held while the view is open: the version's folder is not removed under it
+    lease: Lease | None = None
     marker: str | None = None
     conn.send((READY,))
     while True:
@@ -178,7 +181,11 @@ def _answer_jobs(conn: Connection, store_path: str) -> None:
             for attempt in range(2):
                 current = read_version_marker(path)
                 if store is None or current != marker or attempt:
-                    store = open_read_only_view(path)
+                    store = None  # dropped before its lease
+                    if lease is not None:
+                        lease.release()
+                    lease = None
+                    store, lease = open_leased_view(path)
                     marker = current
                 try:
                     text = bind_parameters(job.query, job.parameters)

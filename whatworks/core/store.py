@@ -10,6 +10,10 @@ Oxigraph runs an update as one transaction, so a reader (or a process killed hal
 sees the old graph or the new one, never a mixture, and re-ingesting a slightly changed
 sheet writes only the change. (Deleting by ``DELETE DATA`` is also about four times faster
 in Oxigraph than ``DROP GRAPH``.)
+
+An ingest into the embedded store does not take that path: it builds the new version in a
+staging copy and switches the store folder's ``live`` link to it with one rename
+(:meth:`EmbeddedStore.switch_to`, docs/decisions/0019-switched-store-folder.md).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -32,13 +38,16 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.term import Node
 
 from whatworks.core.engine import (
+    LIVE,
     VERSION_MARKER,
     bind_parameters,
+    engine_folder,
     from_ox,
     open_read_only_view,
     parameter_functions,
     read_version_marker,
     to_ox,
+    try_removing,
 )
 from whatworks.core.errors import StoreError
 from whatworks.core.namespaces import DATASET, META_GRAPH
@@ -53,6 +62,10 @@ DCTERMS_MODIFIED = "http://purl.org/dc/terms/modified"
 #: line ``whatworks-phase: store:<step>`` to stderr as it enters each step (diff, update,
 #: flush, marker, done): the fault tests use it to know where a killed ingest stopped.
 DEBUG_PHASES_ENV = "WHATWORKS_DEBUG_PHASES"
+#: With phase markers on, a write whose step's marker equals this environment variable's
+#: value (``switch:swap``, say) stops there for an hour: the fault tests kill it in steps
+#: too short to hit by timing (decision 0019).
+DEBUG_PAUSE_ENV = "WHATWORKS_DEBUG_PAUSE"
 
 Triple = tuple[Node, Node, Node]
 
@@ -184,6 +197,12 @@ class EmbeddedStore:
         self._pool: QueryPool | None = None
         self._pool_lock = threading.Lock()  # request threads may start the pool together
         self._view: ox.Store | None = None
+        #: the folder of the engine's files this writer has open (``path`` itself in the
+        #: layout before decision 0019, else the live version's folder); a reader resolves
+        #: it at each opening of a view
+        self.folder = path
+        #: for a staging copy: it became the store (:meth:`switch_to`), keep its folder
+        self.published = False
         if read_only:
             if not path.exists():
                 raise StoreError(f"no store at {path}: load some evidence first (`whatworks load`)")
@@ -191,11 +210,16 @@ class EmbeddedStore:
             try:
                 _finish_restore(path)
                 path.mkdir(parents=True, exist_ok=True)
-                self._view = ox.Store(str(path))
+                if phases == "store":
+                    _relink_copied_live(path)
+                    if not any(path.iterdir()):
+                        _start_versioned(path)  # a new store: the versioned layout
+                self.folder = engine_folder(path)
+                self._view = ox.Store(str(self.folder))
             except OSError as exc:
                 raise StoreError(_explain_open_error(path, exc)) from exc
             self._repair_marker()
-            self._remove_leftover_staging()
+            self._remove_leftovers()
         if query_workers > 0:
             self._start_pool(query_workers)
 
@@ -223,7 +247,7 @@ class EmbeddedStore:
         version = self.dataset_version()
         if version is None:
             return
-        marker = self.path / VERSION_MARKER
+        marker = self.folder / VERSION_MARKER
         try:
             current = marker.read_text(encoding="utf-8").strip()
         except OSError:
@@ -232,34 +256,62 @@ class EmbeddedStore:
             with contextlib.suppress(OSError):  # a full disk: the next write reports it
                 self._write_marker(version)
 
-    def _remove_leftover_staging(self) -> None:
+    def _remove_leftovers(self) -> None:
         """Remove the staging copies a killed ingest (and the copies a killed restore) left
-        beside the store.
+        in and beside the store, and the versions no reader needs any more.
 
         A writable opening holds the store's lock, so no other process is writing to it:
-        every staging copy beside it belongs to a process that is gone.
+        every staging copy belongs to a process that is gone.
         """
+        # copies made beside the store by whatworks before decision 0019
         for leftover in self.path.parent.glob(f".{self.path.name}{STAGING_INFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
         # and the half-made copies of a restore killed before its swap
         _remove_dead_temporaries(self.path.parent, f".{self.path.name}{BACKUP_INFIX}")
+        self._remove_old_versions()
+
+    def _remove_old_versions(self) -> None:
+        """Remove every version folder but the live one and the one it replaced (a reader
+        may still be answering from it: decision 0019), links a killed switch left before
+        its rename, and the engine files of a store migrated from the first layout once
+        they are two versions old. A folder a query worker holds a lease on stays until a
+        later switch or opening finds it free."""
+        keep = {self.folder.name}
+        previous = ""
+        with contextlib.suppress(OSError):
+            previous = (self.folder / PREVIOUS_FILE).read_text(encoding="utf-8").strip()
+            keep.add(previous)
+        versioned = self.folder != self.path
+        first_layout_files = []
+        for entry in list(self.path.iterdir()):
+            name = entry.name
+            if entry.is_symlink():
+                if name.startswith(f"{LIVE}."):
+                    entry.unlink(missing_ok=True)
+            elif entry.is_dir():
+                if name.startswith(VERSION_PREFIX) and name not in keep:
+                    try_removing(entry)
+            elif versioned and previous != FIRST_LAYOUT and _FIRST_LAYOUT_FILE.fullmatch(name):
+                first_layout_files.append(entry)
+        if first_layout_files:
+            try_removing(self.path, files=first_layout_files)
 
     @contextlib.contextmanager
     def staging_copy(self) -> Iterator[EmbeddedStore]:
         """A private, writable copy of the store, removed on leaving the block.
 
-        The copy is the engine's own backup (a RocksDB checkpoint) in a folder beside the
-        store: table files are hard links, so it takes the time of flushing the memory
-        tables, not of copying the data. Writes to the copy never reach the store or its
-        readers. A copy left by a killed process is removed at the next writable opening.
+        The copy is the engine's own backup (a RocksDB checkpoint) in a version folder
+        ``v-…`` inside the store folder: table files are hard links, so it takes the time of
+        flushing the memory tables, not of copying the data. Writes to the copy never reach
+        the store or its readers, unless :meth:`switch_to` makes it the store (then the
+        folder stays). A copy left by a killed process is removed at the next writable
+        opening.
 
         :raises StoreError: the copy could not be made; the store is unchanged.
         """
         if self.read_only:
             raise StoreError(f"the store at {self.location} is open read-only")
-        target = self.path.parent / (
-            f".{self.path.name}{STAGING_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        )
+        target = self.path / _version_folder_name()
         _debug_phase("copy", "staging")
         try:
             self._store.backup(str(target))
@@ -276,8 +328,58 @@ class EmbeddedStore:
             yield copy
         finally:
             copy.close()
-            _debug_phase("cleanup", "staging")
-            shutil.rmtree(target, ignore_errors=True)
+            if not copy.published:
+                _debug_phase("cleanup", "staging")
+                shutil.rmtree(target, ignore_errors=True)
+
+    def switch_to(self, copy: EmbeddedStore, changes: Mapping[URIRef, GraphChange]) -> str:
+        """Write ``changes`` and a new dataset version into ``copy`` (a staging copy of this
+        store, from :meth:`staging_copy`), then make the copy the store in one atomic step;
+        return the new version (docs/decisions/0019-switched-store-folder.md).
+
+        The change goes into the copy as into any staging copy (the bulk loader for what
+        came), with the version's triples and its marker; the copy's folder is then named
+        live by repointing the store's ``live`` link with one rename(2). Readers opening
+        the store afterwards see the new version; one with a view open keeps the old one
+        (its folder stays until the next switch) until it reopens on the marker's change.
+        This store's handle becomes the copy's. A store in the first layout (the engine's
+        files in the store folder itself) gains its ``live`` link by the same rename.
+
+        :raises StoreError: ``copy`` is not this store's staging copy, or the copy could
+            not be written or switched to; the store is unchanged.
+        """
+        if copy.path.parent != self.path or copy.origin != self.location or copy._view is None:
+            raise StoreError(
+                f"{copy.location} is not a staging copy of the store at {self.location}"
+            )
+        version = new_version()
+        try:
+            _debug_phase("write", "switch")
+            copy._apply_privately(changes)
+            copy._store.update(" ;\n".join(version_update(version)))
+            _debug_phase("flush", "switch")
+            copy._store.flush()
+            _debug_phase("marker", "switch")
+            copy._write_marker(version)
+            previous = self.folder.name if self.folder != self.path else FIRST_LAYOUT
+            (copy.folder / PREVIOUS_FILE).write_text(previous, encoding="utf-8")
+            _debug_phase("link", "switch")
+            _point_live(self.path, copy.folder.name)
+        except OSError as exc:
+            raise StoreError(
+                f"could not write or switch to the new version ({copy.location}) of the store "
+                f"at {self.location}: {_cause(exc)}; the store is unchanged"
+            ) from exc
+        _debug_phase("adopt", "switch")
+        old, self._view = self._view, copy._view
+        copy._view, copy.published = None, True
+        self.folder, self._wrote = copy.folder, True
+        del old  # the previous version's handle (a reader thread may still hold it)
+        _debug_phase("cleanup", "switch")
+        with contextlib.suppress(OSError):
+            self._remove_old_versions()
+        _debug_phase("done", "switch")
+        return version
 
     def backup(self, target: Path) -> None:
         """Write a backup of the store to the folder ``target`` (which must not exist).
@@ -320,7 +422,7 @@ class EmbeddedStore:
             ) from exc
 
     def _write_marker(self, version: str) -> None:
-        marker = self.path / VERSION_MARKER
+        marker = self.folder / VERSION_MARKER
         partial = marker.with_name(VERSION_MARKER + ".part")
         partial.write_text(version, encoding="utf-8")
         partial.replace(marker)
@@ -464,15 +566,7 @@ class EmbeddedStore:
         as it was."""
         _debug_phase("diff", self.phases)
         try:
-            for target, (gone, came) in changes.items():
-                graph = ox.NamedNode(str(target))
-                for s, p, o in gone:
-                    self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph))  # type: ignore[arg-type]
-                _debug_phase("update", self.phases)
-                self._store.bulk_extend(
-                    ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)  # type: ignore[arg-type]
-                    for s, p, o in came
-                )
+            self._apply_privately(changes, phases=True)
             _debug_phase("flush", self.phases)
             self._store.flush()
         except OSError as exc:
@@ -482,6 +576,24 @@ class EmbeddedStore:
             ) from exc
         _debug_phase("done", self.phases)
         return self.dataset_version() or ""
+
+    def _apply_privately(
+        self, changes: Mapping[URIRef, GraphChange], *, phases: bool = False
+    ) -> None:
+        """Remove and add triples directly, not in one transaction (a copy nobody reads).
+
+        :raises OSError: the engine failed to write.
+        """
+        for target, (gone, came) in changes.items():
+            graph = ox.NamedNode(str(target))
+            for s, p, o in gone:
+                self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph))  # type: ignore[arg-type]
+            if phases:
+                _debug_phase("update", self.phases)
+            self._store.bulk_extend(
+                ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)  # type: ignore[arg-type]
+                for s, p, o in came
+            )
 
     def _commit(self, parts: list[str], version: str) -> str:
         """Run ``parts`` as one SPARQL update (one transaction), flush, rewrite the marker.
@@ -533,7 +645,7 @@ class EmbeddedStore:
             # two thirds of the folder (146 MB of which the log 100 MB; 47 MB once
             # reopened). Opening it once more here leaves the folder at its size.
             with contextlib.suppress(OSError):
-                ox.Store(str(self.path))
+                ox.Store(str(self.folder))
             self._wrote = False
 
 
@@ -581,11 +693,95 @@ def _debug_phase(step: str, name: str = "store") -> None:
     if os.environ.get(DEBUG_PHASES_ENV):
         sys.stderr.write(f"whatworks-phase: {name}:{step}\n")
         sys.stderr.flush()
+        if os.environ.get(DEBUG_PAUSE_ENV) == f"{name}:{step}":
+            time.sleep(3600)
 
 
-#: Staging copies are folders named ``.{store folder's name}.staging-{pid}-{random}``
-#: beside the store (:meth:`EmbeddedStore.staging_copy`).
+#: Staging copies made before decision 0019 were folders named
+#: ``.{store folder's name}.staging-{pid}-{random}`` beside the store; one left by a killed
+#: ingest of that code is removed at the next writable opening.
 STAGING_INFIX = ".staging-"
+#: Versions and staging copies are folders ``v-{UTC time}-{random}`` in the store folder
+#: (:meth:`EmbeddedStore.staging_copy`); the ``live`` link names the live one.
+VERSION_PREFIX = "v-"
+#: A file in a version's folder naming the version folder it replaced (kept for readers
+#: until the next switch), or :data:`FIRST_LAYOUT`.
+PREVIOUS_FILE = "WHATWORKS_PREVIOUS"
+#: What :data:`PREVIOUS_FILE` says when the version replaced the first layout's engine
+#: files (in the store folder itself).
+FIRST_LAYOUT = "."
+#: The files of the first layout: the engine's (RocksDB's) and ours.
+_FIRST_LAYOUT_FILE = re.compile(
+    r"(CURRENT|IDENTITY|LOCK|LOG(\.old\.\d+)?|MANIFEST-\d+|OPTIONS-\d+(\.dbtmp)?"
+    r"|\d+\.(sst|log|blob|dbtmp)|WHATWORKS_[A-Z]+(\.part)?)"
+)
+
+
+def _version_folder_name() -> str:
+    return f"{VERSION_PREFIX}{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
+
+
+def _point_live(store: Path, name: str) -> None:
+    """Make ``store/live`` name the folder ``store/name``, atomically: a new link under a
+    temporary name, renamed over the old one (rename(2) replaces it in one step), then the
+    folder synced so that the rename survives a crash of the machine too.
+
+    :raises OSError: the link could not be made or renamed; ``live`` is as it was.
+    """
+    temporary = store / f"{LIVE}.{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.symlink(name, temporary)
+    try:
+        _debug_phase("swap", "switch")
+        os.rename(temporary, store / LIVE)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    _debug_phase("swapped", "switch")
+    descriptor = os.open(store, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+#: A file naming the version folder that a store's ``live`` folder is being renamed to
+#: (:func:`_relink_copied_live`): the next writable opening finishes the renaming.
+RELINKING_FILE = "WHATWORKS_RELINKING"
+
+
+def _relink_copied_live(store: Path) -> None:
+    """Make ``live`` a link again in a store copied with its links followed (Python's
+    ``shutil.copytree`` and ``cp -L`` do so: ``live`` is then a folder, which a switch
+    cannot replace in one rename).
+
+    The folder is renamed to a version folder and the link made to name it, with the
+    name written first to :data:`RELINKING_FILE`, so that a process killed between the
+    steps leaves them to the next writable opening. (Readers opening the store in
+    between find neither and retry: this happens once per such copy.)
+    """
+    journal, live = store / RELINKING_FILE, store / LIVE
+    if not journal.exists():
+        if live.is_symlink() or not live.is_dir():
+            return
+        partial = journal.with_name(RELINKING_FILE + ".part")
+        partial.write_text(_version_folder_name(), encoding="utf-8")
+        partial.replace(journal)
+    name = journal.read_text(encoding="utf-8").strip()
+    if not live.is_symlink():
+        if live.is_dir():
+            live.rename(store / name)
+        _point_live(store, name)
+    journal.unlink()
+
+
+def _start_versioned(store: Path) -> None:
+    """Lay out the new, empty store folder ``store`` as versions: an empty version folder
+    and the ``live`` link naming it."""
+    folder = store / _version_folder_name()
+    folder.mkdir()
+    _point_live(store, folder.name)
+
+
 #: Backups and restores are written to ``.{name}.backup-{pid}-{random}`` beside their
 #: target first, then renamed.
 BACKUP_INFIX = ".backup-"
@@ -638,7 +834,7 @@ def restore_store(backup: Path, target: Path) -> str | None:
     holder = None
     if target.exists():
         try:
-            holder = ox.Store(str(target))
+            holder = ox.Store(str(engine_folder(target)))
         except OSError as exc:
             raise StoreError(_explain_open_error(target, exc)) from exc
     partial = target.parent / f".{target.name}{BACKUP_INFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
