@@ -11,6 +11,7 @@ shape, severity and message of every result, in order.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -21,9 +22,10 @@ from rdflib.namespace import RDF, SH
 
 from whatworks.core.compiled_shapes import NotCompiled, compile_shapes
 from whatworks.core.config import bundled_evidence, bundled_statistics
+from whatworks.core.store import open_store
 from whatworks.core.validation import _shapes, validate
 from whatworks.ingest.la_statistics import read_statistics
-from whatworks.ingest.pipeline import read_sources
+from whatworks.ingest.pipeline import read_sources, validate_store
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 ALL_EXAMPLES = sorted(EXAMPLES.glob("*/*.ttl"))
@@ -155,3 +157,23 @@ def test_context_and_focus_nodes_give_pyshacls_report() -> None:
     expected = tuple(r for r in whole if r.focus_node in focus)
     assert validate(graph, focus_nodes=focus).results == expected
     assert len(expected) > 0
+
+
+@pytest.mark.parametrize("batch_triples", [10**9, 800])
+def test_whole_store_validation_gives_pyshacls_problems(tmp_path: Path, batch_triples: int) -> None:
+    """``whatworks validate`` of a store: the compiled path reads the triples without an
+    rdflib graph, in batches of graphs with the types of what they link to."""
+    graph = broken(3, changes=150)
+    graphs: dict[URIRef, list[object]] = {URIRef(f"{SYNTHETIC}graph/{i}"): [] for i in range(3)}
+    for triple in graph:
+        graphs[URIRef(f"{SYNTHETIC}graph/{zlib.crc32(str(triple[0]).encode()) % 3}")].append(triple)
+    store = open_store(tmp_path / "store")
+    try:
+        store.replace_graphs(graphs)  # type: ignore[arg-type]
+        compiled = validate_store(store, batch_triples=batch_triples, engine="compiled")
+        reference = validate_store(store, batch_triples=batch_triples, engine="pyshacl")
+    finally:
+        store.close()
+    assert sorted(map(str, compiled[0])) == sorted(map(str, reference[0]))
+    assert sorted(map(str, compiled[1])) == sorted(map(str, reference[1]))
+    assert len(reference[0]) > 50

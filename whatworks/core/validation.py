@@ -22,7 +22,7 @@ Example (synthetic data)::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -36,7 +36,7 @@ from rdflib.namespace import DCTERMS, RDF, SH
 from rdflib.query import Processor, Result
 from rdflib.term import IdentifiedNode, Identifier, Node
 
-from whatworks.core.compiled_shapes import Compiled, NotCompiled, compiled_for, run
+from whatworks.core.compiled_shapes import Compiled, Hit, NotCompiled, compiled_for, run
 from whatworks.core.engine import from_ox
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ __all__ = [
     "ValidationResult",
     "ValidatorError",
     "validate",
+    "validate_triples",
 ]
 
 SHAPES_PACKAGE = "whatworks.shapes"
@@ -266,6 +267,32 @@ def _compiled(shape_triples: tuple[_Triple, ...]) -> Compiled | None:
         return None
 
 
+def validate_triples(
+    triples: Sequence[_Triple], *, context: Iterable[_Triple] = ()
+) -> ValidationReport:
+    """:func:`validate` with the compiled shapes, of ``triples`` as they are (no rdflib
+    graph is built: reading a store of a million triples into one took half of its
+    validation). ``context`` is as for :func:`validate`: seen, not reported on.
+
+    Raises:
+        ShapesError: the shapes file is missing or is not valid Turtle.
+        ValidatorError: a shape is not compiled (:func:`validate` with pySHACL then).
+    """
+    shape_triples, shape_ids = _shapes()
+    compiled = _compiled(shape_triples)
+    if compiled is None:
+        raise ValidatorError("the shapes are not all compiled: validate with pySHACL")
+    subjects = {s for s, _, _ in triples}
+    everything = [*triples, *context]
+    results = _results(compiled, run(compiled, everything), shape_ids)
+    results = [r for r in results if r.focus_node in subjects]
+    results.sort(key=_sort_key)
+    return ValidationReport(
+        conforms=not any(r.severity == "Violation" for r in results),
+        results=tuple(results),
+    )
+
+
 def _run_compiled(
     compiled: Compiled,
     data: Graph,
@@ -277,6 +304,12 @@ def _run_compiled(
     if context is not None:
         triples += [t for t in context.triples((None, None, None)) if t not in data]
     hits = run(compiled, triples, focus_nodes=None if focus is None else set(focus))  # type: ignore[arg-type]
+    return _results(compiled, hits, shape_ids)
+
+
+def _results(
+    compiled: Compiled, hits: Iterable[Hit], shape_ids: Mapping[URIRef, str]
+) -> list[ValidationResult]:
     results = []
     for hit in hits:
         shape = compiled.by_iri[hit.shape]
