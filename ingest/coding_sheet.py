@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 from whatworks.core.vocab import SCHEMES
 
@@ -119,6 +120,11 @@ class Sheet:
     def header_required(self) -> tuple[str, ...]:
         """The columns the header must name: the required ones and those ``in_header``."""
         return tuple(c.name for c in self.columns if c.required or c.in_header)
+
+    @cached_property
+    def reference_columns(self) -> tuple[Column, ...]:
+        """The columns that name records of another sheet (kind REF)."""
+        return tuple(c for c in self.columns if c.kind is Kind.REF)
 
 
 def _key(what: str, example: str) -> Column:

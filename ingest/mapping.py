@@ -150,9 +150,9 @@ def references(record: Record, *, base: str = str(ID)) -> list[URIRef]:
     """The IRIs of the records that ``record``'s reference columns name: the objects
     :func:`map_records` links it to them with (so without mapping the record)."""
     found: list[URIRef] = []
-    for col in record.sheet.columns:
+    for col in record.sheet.reference_columns:
         value = record.values.get(col.name)
-        if col.kind is not Kind.REF or not col.prop or value is None:
+        if not col.prop or value is None:
             continue
         for item in value if isinstance(value, tuple) else (value,):
             found.append(resource(SHEETS_BY_NAME[col.target].kind, str(item), base=base))

@@ -55,7 +55,7 @@ from .changes import (
     row_provenance_change,
     stored_rows,
 )
-from .coding_sheet import KEY_PATTERN, SHEETS_BY_NAME, Kind, Sheet
+from .coding_sheet import KEY_PATTERN, SHEETS_BY_NAME, Sheet
 from .mapping import CellRef, Mapped, map_records, record_iri, references, work_doi
 from .provenance import RowOrigin, SourceFile, build_provenance, mapping_digest, row_hash
 from .rdf_source import RDF_SUFFIXES, read_rdf
@@ -458,8 +458,8 @@ def check_against_store(
     known = set(defined) | set(extending) | set(failed) | set(context.subjects(RDF.type, None))
     for source in sources:
         for record in source.records:
-            for col in record.sheet.columns:
-                if col.kind is not Kind.REF or col.name not in record.values:
+            for col in record.sheet.reference_columns:
+                if col.name not in record.values:
                     continue
                 value = record.values[col.name]
                 target = SHEETS_BY_NAME[col.target]

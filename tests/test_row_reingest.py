@@ -364,3 +364,57 @@ def test_references_and_dois_read_from_records_are_the_mapped_ones() -> None:
             assert all(isinstance(o, Literal) for _, o in dois)
             seen_dois += len(dois)
     assert seen_refs and seen_dois
+
+
+def test_a_workbook_of_real_sheets_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workbook (one graph, several sheets) of the bundled studies, interventions and
+    findings: a finding's row changed, its study's row unchanged in the same graph, and
+    a row of another sheet moved. The same store as a whole comparison."""
+    from openpyxl import Workbook
+
+    evidence = Path(__file__).parents[1] / "data" / "evidence"
+    inside = ("field-studies", "field-interventions", "field-findings")
+    sheets: dict[str, tuple[list[str], list[Row]]] = {}
+    for stem in inside:
+        with (evidence / f"{stem}.csv").open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            sheets[stem.split("-", 1)[1]] = (list(reader.fieldnames or []), list(reader))
+    workbook = tmp_path / "field.xlsx"
+
+    def write() -> None:
+        book = Workbook()
+        book.remove(book.active)  # type: ignore[arg-type]
+        for name, (fields, rows) in sheets.items():
+            sheet = book.create_sheet(name)
+            sheet.append(fields)
+            for row in rows:
+                sheet.append([row[f] for f in fields])
+        book.save(workbook)
+
+    write()
+    others = sorted(p for p in evidence.glob("*.csv") if p.stem not in inside)
+    stores = [open_store(tmp_path / name) for name in ("by-row", "whole")]
+    try:
+        for store in stores:
+            ingest([*others, workbook], store)
+        graph = source_graph("field")
+
+        def both() -> IngestReport:
+            report = ingest([workbook], stores[0])
+            with monkeypatch.context() as patch:
+                patch.setattr(pipeline, "stored_rows", lambda store, graph: None)
+                ingest([workbook], stores[1])
+            assert_same_store(*stores)
+            return report
+
+        findings = sheets["findings"][1]
+        findings[0]["where_read"] += " (revised)"
+        studies = sheets["studies"][1]
+        assert findings[0]["study"] in {s["key"] for s in studies}
+        interventions = sheets["interventions"][1]
+        interventions.append(interventions.pop(0))
+        write()
+        assert both().by_row == (graph,)
+    finally:
+        for store in stores:
+            store.close()
