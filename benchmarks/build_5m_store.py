@@ -9,13 +9,16 @@ evidence in the source store is not copied. The store is bulk-loaded, not ingest
 import os
 import sys
 import time
+from pathlib import Path
 
 import pyoxigraph as ox
+
+from whatworks.core.engine import engine_folder
 
 src, dst, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SYN = "https://w3id.org/whatworks/synthetic/id/"
 GRAPH = "https://w3id.org/whatworks/graph/"
-base = ox.Store.read_only(src)
+base = ox.Store.read_only(str(engine_folder(Path(src))))  # either layout (decision 0019)
 quads = [q for q in base if q.graph_name != ox.DefaultGraph()]
 print("source quads", len(quads), file=sys.stderr)
 
@@ -30,7 +33,7 @@ def ren(t, i):
     return t
 
 
-out = ox.Store(dst)
+out = ox.Store(dst)  # a store of the first layout: whatworks opens it as it is
 t = time.time()
 
 

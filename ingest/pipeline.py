@@ -899,8 +899,8 @@ def ingest(
     changed, and the change to the derived graph (pooled estimates and EMMIE ratings,
     :mod:`whatworks.analysis.derived`), all in one atomic step: the embedded store
     switches to the staging copy below once it holds all of it (decision 0019), another
-    store takes it as one update. The derived change is
-    computed beforehand over a private staging copy of the store holding the new evidence
+    store takes it as one update. The derived change is computed beforehand over a
+    private staging copy of the store holding the new evidence
     (:func:`whatworks.core.store.staging_copy`): for the interventions the change can reach,
     or all of them after a large change; results that did not change are not rewritten.
     A file whose graph and bytes are both as stored writes nothing, and the dataset

@@ -40,10 +40,11 @@ from rdflib.term import Node
 from whatworks.core.engine import (
     LIVE,
     VERSION_MARKER,
+    Lease,
     bind_parameters,
     engine_folder,
     from_ox,
-    open_read_only_view,
+    open_leased_view,
     parameter_functions,
     read_version_marker,
     to_ox,
@@ -197,6 +198,8 @@ class EmbeddedStore:
         self._pool: QueryPool | None = None
         self._pool_lock = threading.Lock()  # request threads may start the pool together
         self._view: ox.Store | None = None
+        #: a read-only view's lease on its version's folder (kept while the view is open)
+        self._lease: Lease | None = None
         #: the folder of the engine's files this writer has open (``path`` itself in the
         #: layout before decision 0019, else the live version's folder); a reader resolves
         #: it at each opening of a view
@@ -232,7 +235,7 @@ class EmbeddedStore:
             if not self.read_only:
                 raise StoreError(f"the store at {self.location} is closed")
             try:
-                self._view = open_read_only_view(self.path)
+                self._view, self._lease = open_leased_view(self.path)
             except OSError as exc:
                 raise StoreError(_explain_open_error(self.path, exc)) from exc
         return self._view
@@ -639,6 +642,9 @@ class EmbeddedStore:
             if not self.read_only and self._view is not None:
                 self._view.flush()
         self._view = None
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         if self._wrote and self.phases == "store":
             # The engine removes the write-ahead log of a large transaction only when the
             # store is next opened (flush and optimize leave it): at 100k triples it was
