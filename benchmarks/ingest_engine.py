@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             for label, step, key in rows:
                 values = [r[step][key] for r in runs if step in r]
                 if values:
-                    print(f"  {label:28} {statistics.median(values):>10}")
+                    print(f"  {label:28} {round(statistics.median(values), 2):>10}")
             for key in runs[0]["ratios"]:
-                print(f"  ratio {key:22} {statistics.median(r['ratios'][key] for r in runs):>10}")
+                middle = statistics.median(r["ratios"][key] for r in runs)
+                print(f"  ratio {key:22} {round(middle, 2):>10}")
             print(f"  -> {target}")
     finally:
         if not args.keep:
