@@ -373,6 +373,19 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
 #: Kills in CI; the long form (``pytest -m long``) makes :data:`LONG_KILL_RUNS`.
 KILL_RUNS = 8
 LONG_KILL_RUNS = 20
+#: Every step of the switch, in order; the rename that publishes is between ``swap`` and
+#: ``swapped``.
+SWITCH_STEPS = (
+    "switch:write",
+    "switch:flush",
+    "switch:marker",
+    "switch:link",
+    "switch:swap",
+    "switch:swapped",
+    "switch:adopt",
+    "switch:cleanup",
+    "switch:done",
+)
 #: Phases every run of the test aims a kill at once, in this order, before purely random kills.
 TARGETS = (
     "start",
@@ -382,14 +395,7 @@ TARGETS = (
     "staging:copy",
     "staging:update",
     "derive",
-    "switch:write",
-    "switch:flush",
-    "switch:marker",
-    "switch:link",
-    "switch:swap",
-    "switch:swapped",
-    "switch:adopt",
-    "switch:cleanup",
+    *(step for step in SWITCH_STEPS if step != "switch:done"),
 )
 #: The phases CI aims at (one in each part of the ingest); the long form aims at all.
 SHORT_TARGETS = ("shacl", "staging:update", "derive", "switch:write", "switch:swap")
@@ -523,21 +529,6 @@ def test_killed_switch_of_a_first_layout_store_leaves_old_or_new_version(
     """SIGKILL the first ingest into a store written before decision 0019 in each step of
     its switch (the step that gives it the ``live`` link)."""
     kill_runs(prepared, tmp_path, len(SWITCH_TARGETS), SWITCH_TARGETS, first_layout=True)
-
-
-#: Every step of the switch, in order; the rename that publishes is between ``swap`` and
-#: ``swapped``.
-SWITCH_STEPS = (
-    "switch:write",
-    "switch:flush",
-    "switch:marker",
-    "switch:link",
-    "switch:swap",
-    "switch:swapped",
-    "switch:adopt",
-    "switch:cleanup",
-    "switch:done",
-)
 
 
 @pytest.mark.slow

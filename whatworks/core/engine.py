@@ -90,12 +90,18 @@ def open_read_only_view(path: Path) -> ox.Store:
         try:
             return ox.Store.read_only(str(engine_folder(path)))
         except (OSError, RuntimeError) as exc:
-            if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
-                if isinstance(exc, OSError):
-                    raise
-                raise OSError(str(exc)) from exc
+            _raise_unless_raced(exc, attempt)
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _raise_unless_raced(exc: OSError | RuntimeError, attempt: int) -> None:
+    """Raise ``exc`` (as an OSError) unless it is a race with a writer
+    (:func:`raced_a_writer`) and another attempt remains."""
+    if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
+        if isinstance(exc, OSError):
+            raise exc
+        raise OSError(str(exc)) from exc
 
 
 class Lease:
@@ -142,10 +148,7 @@ def open_leased_view(path: Path) -> tuple[ox.Store, Lease]:
             return ox.Store.read_only(str(folder)), lease
         except (OSError, RuntimeError) as exc:
             lease.release()
-            if attempt == READ_ONLY_ATTEMPTS - 1 or not raced_a_writer(exc):
-                if isinstance(exc, OSError):
-                    raise
-                raise OSError(str(exc)) from exc
+            _raise_unless_raced(exc, attempt)
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
