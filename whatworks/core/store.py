@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -593,10 +594,11 @@ class EmbeddedStore:
                 self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph))  # type: ignore[arg-type]
             if phases:
                 _debug_phase("update", self.phases)
-            self._store.bulk_extend(
-                ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph)  # type: ignore[arg-type]
-                for s, p, o in came
-            )
+            quads = (ox.Quad(to_ox(s), to_ox(p), to_ox(o), graph) for s, p, o in came)  # type: ignore[arg-type]
+            # In slices: the bulk loader holds what one call gives it in memory (600k
+            # quads in one call: 430 MB more; in slices of 100k: 80 MB, in the same time).
+            while chunk := list(islice(quads, BULK_SLICE)):
+                self._store.bulk_extend(chunk)
 
     def _commit(self, parts: list[str], version: str) -> str:
         """Run ``parts`` as one SPARQL update (one transaction), flush, rewrite the marker.
@@ -703,6 +705,8 @@ def _debug_phase(step: str, name: str = "store") -> None:
             time.sleep(3600)
 
 
+#: Quads given to the engine's bulk loader in one call (``EmbeddedStore._apply_privately``).
+BULK_SLICE = 100_000
 #: Staging copies made before decision 0019 were folders named
 #: ``.{store folder's name}.staging-{pid}-{random}`` beside the store; one left by a killed
 #: ingest of that code is removed at the next writable opening.
