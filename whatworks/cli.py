@@ -146,7 +146,7 @@ def load(obj: Context, quiet: bool) -> None:
     """Load the bundled evidence base into the store (replacing its earlier version).
 
     The base is the coding sheets and the local-authority statistics (an RDF Data Cube),
-    validated together and written in one transaction.
+    validated together and published in one step, as ingest publishes.
     """
     from whatworks.ingest.la_statistics import read_statistics
 
@@ -208,7 +208,9 @@ def ingest(
     """Ingest coding sheets (CSV, XLSX), bibliographies (RIS, BibTeX) or RDF files.
 
     Each file becomes one named graph, replacing the graph of the same name; all files of
-    one call are validated together and written in one transaction, or not at all.
+    one call are validated together and published in one step, or not at all: the store
+    switches to a copy holding the new version with one rename (a remote store takes one
+    update request). Readers see the old version or the new one, never a mixture.
 
     Every fault is reported in one run: rows that break the coding-sheet rules, references
     to nothing and keys another file uses, and SHACL violations of the rows that keep the
