@@ -17,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
-from whatworks.core.compiled_shapes import NotCompiled, compile_shapes
+from whatworks.core.compiled_shapes import NotCompiled, compile_shapes, run
 from whatworks.core.config import bundled_evidence, bundled_statistics
 from whatworks.core.store import open_store
 from whatworks.core.validation import _shapes, validate
@@ -177,3 +177,16 @@ def test_whole_store_validation_gives_pyshacls_problems(tmp_path: Path, batch_tr
     assert sorted(map(str, compiled[0])) == sorted(map(str, reference[0]))
     assert sorted(map(str, compiled[1])) == sorted(map(str, reference[1]))
     assert len(reference[0]) > 50
+
+
+def test_blank_node_focus_of_a_sparql_constraint_is_left_to_pyshacl() -> None:
+    """A query cannot name a blank node: such data is validated by pySHACL, same report."""
+    graph = Graph().parse(EXAMPLES / "invalid" / "WW-STUDY-025.ttl", format="turtle")
+    study = next(s for s in graph.subjects(RDF.type, None) if "study/" in str(s))
+    blank = BNode()
+    for p, o in list(graph.predicate_objects(study)):
+        graph.remove((study, p, o))
+        graph.add((blank, p, o))
+    with pytest.raises(NotCompiled, match="blank node"):
+        run(compile_shapes(_shapes()[0]), list(graph))  # type: ignore[arg-type]
+    assert same(graph) > 0

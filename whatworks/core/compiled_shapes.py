@@ -44,7 +44,7 @@ from rdflib.term import IdentifiedNode, Node
 
 from whatworks.core.engine import from_ox, to_ox
 
-__all__ = ["CORE", "NotCompiled", "Compiled", "Hit", "compile_shapes", "run"]
+__all__ = ["CORE", "NotCompiled", "Compiled", "Hit", "compile_shapes", "compiled_for", "run"]
 
 _Triple = tuple[Node, Node, Node]
 
@@ -118,7 +118,7 @@ class _Shape:
 
 @dataclass
 class Compiled:
-    """The shapes, compiled: property shapes grouped by target class."""
+    """The shapes, compiled: the property shapes in the file's order, and by IRI."""
 
     shapes: list[_Shape]
     by_iri: dict[URIRef, _Shape] = field(default_factory=dict)
@@ -357,7 +357,10 @@ def run(
     focus_nodes: set[Node] | None = None,
 ) -> list[Hit]:
     """Validate ``triples``; the results pySHACL would give, as :class:`Hit` lists (one per
-    result, duplicates kept), for the focus nodes in ``focus_nodes`` if given."""
+    result, duplicates kept), for the focus nodes in ``focus_nodes`` if given.
+
+    :raises NotCompiled: a SPARQL constraint would have a blank node as focus node.
+    """
     index = _Index(triples)
     hits: list[Hit] = []
     focus_cache: dict[tuple[URIRef, ...], set[Node]] = {}
@@ -411,7 +414,10 @@ def _bound(text: str, focus: set[Node]) -> str:
     found = _WHERE.search(text)
     if found is None:
         raise NotCompiled(f"no WHERE group in {text!r}")
-    values = " ".join(f"<{node}>" for node in focus if isinstance(node, URIRef))
+    if any(not isinstance(node, URIRef) for node in focus):
+        # a blank node cannot be named in a query: pySHACL validates such data
+        raise NotCompiled("a SPARQL constraint's focus node is a blank node")
+    values = " ".join(f"<{node}>" for node in focus)
     return f"{text[: found.end()]} VALUES $this {{ {values} }}\n{text[found.end() :]}"
 
 

@@ -204,8 +204,12 @@ def validate(
     if engine == "compiled":
         compiled = _compiled(shape_triples)
         if compiled is not None:
-            results = _run_compiled(compiled, data, context, focus, shape_ids)
-            return _report(results, data, context)
+            try:
+                results = _run_compiled(compiled, data, context, focus, shape_ids)
+            except NotCompiled:
+                pass  # data the compiled checks cannot take (blank nodes): pySHACL below
+            else:
+                return _report(results, data, context)
 
     import pyshacl
     from pyshacl.errors import ReportableRuntimeError
@@ -276,7 +280,8 @@ def validate_triples(
 
     Raises:
         ShapesError: the shapes file is missing or is not valid Turtle.
-        ValidatorError: a shape is not compiled (:func:`validate` with pySHACL then).
+        ValidatorError: a shape is not compiled, or a SPARQL constraint's focus node is a
+            blank node (:func:`validate` with pySHACL then).
     """
     shape_triples, shape_ids = _shapes()
     compiled = _compiled(shape_triples)
@@ -284,7 +289,11 @@ def validate_triples(
         raise ValidatorError("the shapes are not all compiled: validate with pySHACL")
     subjects = {s for s, _, _ in triples}
     everything = [*triples, *context]
-    results = _results(compiled, run(compiled, everything), shape_ids)
+    try:
+        hits = run(compiled, everything)
+    except NotCompiled as exc:
+        raise ValidatorError(f"the compiled shapes cannot take this data ({exc})") from exc
+    results = _results(compiled, hits, shape_ids)
     results = [r for r in results if r.focus_node in subjects]
     results.sort(key=_sort_key)
     return ValidationReport(
