@@ -352,12 +352,13 @@ _STRING, _LANG_STRING, _RDFS_LITERAL, _RDFS_DATATYPE = (
 
 def run(
     compiled: Compiled,
-    triples: Sequence[_Triple],
+    triples: Iterable[_Triple],
     *,
     focus_nodes: set[Node] | None = None,
 ) -> list[Hit]:
     """Validate ``triples``; the results pySHACL would give, as :class:`Hit` lists (one per
-    result, duplicates kept), for the focus nodes in ``focus_nodes`` if given.
+    result, duplicates kept), for the focus nodes in ``focus_nodes`` if given. ``triples``
+    is read up to three times (a list, or an object that iterates afresh each time).
 
     :raises NotCompiled: a SPARQL constraint would have a blank node as focus node.
     """
@@ -426,7 +427,7 @@ def _key(literal: Literal) -> tuple[Any, ...]:
     return (literal.datatype, literal.language, str(literal) if value is None else value)
 
 
-def _originals(triples: Sequence[_Triple]) -> dict[tuple[Any, ...], Literal]:
+def _originals(triples: Iterable[_Triple]) -> dict[tuple[Any, ...], Literal]:
     """The data's own literals by value: the engine answers in canonical form ("0" for
     "0.0"^^xsd:decimal), pySHACL with the literal as written."""
     out: dict[tuple[Any, ...], Literal] = {}
