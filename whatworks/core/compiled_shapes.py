@@ -34,7 +34,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -44,7 +43,7 @@ from rdflib.term import IdentifiedNode, Node
 
 from whatworks.core.engine import from_ox, to_ox
 
-__all__ = ["CORE", "NotCompiled", "Compiled", "Hit", "compile_shapes", "compiled_for", "run"]
+__all__ = ["CORE", "NotCompiled", "Compiled", "Hit", "compile_shapes", "run"]
 
 _Triple = tuple[Node, Node, Node]
 
@@ -619,9 +618,3 @@ _VALUE_CHECKS: dict[str, Any] = {
     "not": lambda check, v: v in check[1][1],
     "ltoe": None,
 }
-
-
-@lru_cache(maxsize=4)
-def compiled_for(triples: tuple[_Triple, ...]) -> Compiled:
-    """:func:`compile_shapes`, once per shapes graph."""
-    return compile_shapes(triples)

@@ -36,7 +36,7 @@ from rdflib.namespace import DCTERMS, RDF, SH
 from rdflib.query import Processor, Result
 from rdflib.term import IdentifiedNode, Identifier, Node
 
-from whatworks.core.compiled_shapes import Compiled, Hit, NotCompiled, compiled_for, run
+from whatworks.core.compiled_shapes import Compiled, Hit, NotCompiled, compile_shapes, run
 from whatworks.core.engine import from_ox
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def validate(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "compiled":
-        compiled = _compiled(shape_triples)
+        compiled = _compiled()
         if compiled is not None:
             try:
                 results = _run_compiled(compiled, data, context, focus, shape_ids)
@@ -262,11 +262,13 @@ def _report(
     )
 
 
-def _compiled(shape_triples: tuple[_Triple, ...]) -> Compiled | None:
-    """The shapes compiled, or None when one uses SHACL that is not compiled (then pySHACL
-    validates; ``tests/shapes/test_compiled_shapes.py`` fails, so that it is noticed)."""
+@lru_cache(maxsize=1)
+def _compiled() -> Compiled | None:
+    """The shapes compiled, once a process, or None when one uses SHACL that is not
+    compiled (then pySHACL validates; ``tests/shapes/test_compiled_shapes.py`` fails, so
+    that it is noticed)."""
     try:
-        return compiled_for(shape_triples)
+        return compile_shapes(_shapes()[0])
     except NotCompiled:
         return None
 
@@ -283,8 +285,8 @@ def validate_triples(
         ValidatorError: a shape is not compiled, or a SPARQL constraint's focus node is a
             blank node (:func:`validate` with pySHACL then).
     """
-    shape_triples, shape_ids = _shapes()
-    compiled = _compiled(shape_triples)
+    _, shape_ids = _shapes()
+    compiled = _compiled()
     if compiled is None:
         raise ValidatorError("the shapes are not all compiled: validate with pySHACL")
     subjects = {s for s, _, _ in triples}
