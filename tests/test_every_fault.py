@@ -17,18 +17,23 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLI, SYNTHETIC_BASE, synthetic_finding, synthetic_study, write_sheet
-from tests.test_ingest import snapshot
+from tests.test_ingest import ingest, snapshot
 from whatworks.core.errors import SHOWN_PROBLEMS
-
-
-def ingest(cli: CLI, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, str]:
-    result = cli("ingest", "--id-base", SYNTHETIC_BASE, *extra, *map(str, paths))
-    return result.exit_code, result.output
 
 
 def nquads(store_dir: Path) -> list[str]:
     """The whole store as sorted N-Quads lines (empty when there is no store)."""
     return sorted(snapshot(store_dir))
+
+
+def refused_line(cli: CLI, store_dir: Path, *paths: Path, extra: tuple[str, ...] = ()) -> str:
+    """Ingest ``paths``: refused with exit 1, the store unchanged; the one problem line."""
+    before = nquads(store_dir)
+    code, out = ingest(cli, *paths, extra=extra)
+    assert code == 1, out
+    assert nquads(store_dir) == before
+    (line,) = problem_lines(out)
+    return line
 
 
 def problem_lines(out: str) -> list[str]:
@@ -155,11 +160,7 @@ def test_an_intervention_key_from_another_file_is_refused_naming_both_files(
     cli: CLI, loaded: Path, store_dir: Path
 ) -> None:
     mine = write_sheet(loaded, "mine.interventions", [{"key": "i1", "label": "My programme"}])
-    before = nquads(store_dir)
-    code, out = ingest(cli, mine)
-    assert code == 1, out
-    assert nquads(store_dir) == before
-    (line,) = problem_lines(out)
+    line = refused_line(cli, store_dir, mine)
     assert line.startswith(f"{mine}, sheet interventions, row 2, column key: "), line
     assert "already used by syn.interventions.csv (row 2)" in line, line
     assert "extends" in line, "says how to add to that record on purpose"
@@ -190,11 +191,7 @@ def test_a_row_that_extends_is_validated_with_the_record_it_extends(
     more = write_sheet(
         loaded, "more.interventions", [{"key": "i1", "extends": "yes", "label": "A second label"}]
     )
-    before = nquads(store_dir)
-    code, out = ingest(cli, more)
-    assert code == 1, out
-    assert nquads(store_dir) == before
-    (line,) = problem_lines(out)
+    line = refused_line(cli, store_dir, more)
     assert "row 2, column label" in line and "WW-INTV-001" in line, line
 
 
@@ -202,11 +199,7 @@ def test_a_row_that_extends_nothing_is_refused(cli: CLI, loaded: Path, store_dir
     more = write_sheet(
         loaded, "more.interventions", [{"key": "nothing_here", "extends": "yes", "note": "x"}]
     )
-    before = nquads(store_dir)
-    code, out = ingest(cli, more)
-    assert code == 1, out
-    assert nquads(store_dir) == before
-    (line,) = problem_lines(out)
+    line = refused_line(cli, store_dir, more)
     assert "row 2, column extends: nothing to extend" in line, line
 
 
@@ -221,11 +214,7 @@ def test_a_doi_coded_twice_in_one_batch_is_reported_naming_both_keys(
             synthetic_study("t2", doi="https://doi.org/10.5555/same.work", where_read="p. 1"),
         ],
     )
-    before = nquads(store_dir)
-    code, out = ingest(cli, studies, extra=("--strict",))
-    assert code == 1, out
-    assert nquads(store_dir) == before
-    (line,) = problem_lines(out)
+    line = refused_line(cli, store_dir, studies, extra=("--strict",))
     assert line.startswith(f"{studies}, sheet studies, row 3, column doi: study 't2'"), line
     assert "10.5555/same.work" in line and f"study 't1' ({studies}, row 2)" in line, line
     # Without --strict the ingest goes ahead, with the same report as a warning.
@@ -257,11 +246,7 @@ def test_a_key_in_two_files_of_one_call_is_refused_unless_one_extends(
 ) -> None:
     first = write_sheet(loaded, "a.interventions", [{"key": "k2", "label": "Programme K"}])
     second = write_sheet(loaded, "b.interventions", [{"key": "k2", "label": "Programme K again"}])
-    before = nquads(store_dir)
-    code, out = ingest(cli, first, second)
-    assert code == 1, out
-    assert nquads(store_dir) == before
-    (line,) = problem_lines(out)
+    line = refused_line(cli, store_dir, first, second)
     assert line.startswith(f"{second}, sheet interventions, row 2, column key: "), line
     assert f"also defined in {first} (row 2)" in line and "extends" in line, line
     write_sheet(
